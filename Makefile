@@ -1,0 +1,44 @@
+# The two commands: `make app` and `make test`. Everything else here is what they need.
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WORKSPACE ?= data/workspace.duckdb
+PORT ?= 8501
+
+.PHONY: app test setup demo browser lint bench clean
+
+app: setup demo
+	$(BIN)/twinflow app --workspace $(WORKSPACE) --port $(PORT)
+
+test: setup browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "twinflow needs Python 3.11 or 3.12"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# The demo workspace is built once; `twinflow demo` is idempotent should it run again.
+demo: setup
+	@test -f $(WORKSPACE) || $(BIN)/twinflow demo --workspace $(WORKSPACE)
+
+# The end-to-end test drives Debian's chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python bench/import_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

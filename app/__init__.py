@@ -1,0 +1,1 @@
+"""twinflow app: the Streamlit interface and the command line."""
