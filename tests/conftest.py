@@ -1,0 +1,49 @@
+"""Shared fixtures: fresh workspaces and small event-log files written on the fly."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from ingest import connect
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_LOGS = REPO / "data" / "real"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """Return the path of a fresh (not yet created) workspace file."""
+    return tmp_path / "ws.duckdb"
+
+
+def write_csv(path: Path, rows: list[dict], delimiter: str = ",", encoding: str = "utf-8") -> Path:
+    """Write rows (dicts with the same keys) as CSV and return the path."""
+    with open(path, "w", newline="", encoding=encoding) as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def snapshot(path: Path) -> dict[str, int]:
+    """Return row counts of the workspace tables (all zero for a missing workspace)."""
+    if not path.exists():
+        return {"events": 0, "cases": 0, "imports": 0, "rejects": 0}
+    con = connect(path)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in ("events", "cases", "imports", "rejects")}
+    finally:
+        con.close()
+
+
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Return all rows of a query on the workspace."""
+    con = connect(path)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
