@@ -38,9 +38,16 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
 
 
+def _bar_callback(bar: Progress, name: str):
+    """Return a loader progress callback that moves a rich progress bar."""
+    task = bar.add_task(name, total=1.0)
+    return lambda fraction, message: bar.update(task, completed=fraction, description=message)
+
+
 @cli.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="Event log files: CSV/TSV (.gz, .zip), XES (.gz), Parquet, Excel.")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Event log files: CSV/TSV (.gz, .zip), XES (.gz), Parquet, Excel.")],
     process: Annotated[str | None, typer.Option("--process", "-p", help="Process name (default: file name).")] = None,
     workspace: WorkspaceOption = None,
     case_id: Annotated[str | None, typer.Option(help="Column holding the case id.")] = None,
@@ -54,14 +61,18 @@ def import_command(
     currency: Annotated[str | None, typer.Option(help="Column holding the currency.")] = None,
     site: Annotated[str | None, typer.Option(help="Column holding the site or company.")] = None,
     department: Annotated[str | None, typer.Option(help="Column holding the department.")] = None,
-    case_attribute: Annotated[list[str] | None, typer.Option(help="Column that describes the case (repeatable).")] = None,
+    case_attribute: Annotated[list[str] | None, typer.Option(
+        help="Column that describes the case (repeatable).")] = None,
     timezone: Annotated[str, typer.Option(help="IANA zone of timestamps without an offset.")] = "UTC",
-    time_format: Annotated[str | None, typer.Option(help="strptime format of naive timestamps (detected if unset).")] = None,
+    time_format: Annotated[str | None, typer.Option(
+        help="strptime format of naive timestamps (detected if unset).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (detected if unset).")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding (UTF-8, else cp1252, if unset).")] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name (default: the first).")] = None,
-    pseudonymise: Annotated[list[str] | None, typer.Option(help="Field or column to pseudonymise (repeatable), e.g. resource.")] = None,
-    empty_case_id: Annotated[str | None, typer.Option(help="Case id for rows with an empty one (default: reject them).")] = None,
+    pseudonymise: Annotated[list[str] | None, typer.Option(
+        help="Field or column to pseudonymise (repeatable), e.g. resource.")] = None,
+    empty_case_id: Annotated[str | None, typer.Option(
+        help="Case id for rows with an empty one (default: reject them).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Import event-log files into the workspace: one transaction per file, bad rows quarantined."""
@@ -80,9 +91,7 @@ def import_command(
                     case_attributes=case_attribute or [], pseudonymise=pseudonymise or [],
                     empty_case_id=empty_case_id)
                 with _progress() as bar:
-                    task = bar.add_task(path.name, total=1.0)
-                    result = import_file(path, options, con=con,
-                                         progress=lambda f, m: bar.update(task, completed=f, description=m))
+                    result = import_file(path, options, con=con, progress=_bar_callback(bar, path.name))
             except (ImportFailed, ValueError) as exc:
                 err.print(f"[red]error:[/red] {exc}", highlight=False)
                 raise typer.Exit(1) from None
@@ -136,8 +145,7 @@ def info(
 def demo(workspace: WorkspaceOption = None) -> None:
     """Build the demo workspace from the logs shipped in data/ (adds nothing if they are there already)."""
     with _progress() as bar:
-        task = bar.add_task("demo", total=1.0)
-        results = build_demo(workspace, progress=lambda f, m: bar.update(task, completed=f, description=m))
+        results = build_demo(workspace, progress=_bar_callback(bar, "demo"))
     for result in results:
         out.print(result.summary(), highlight=False)
 
@@ -146,7 +154,8 @@ def demo(workspace: WorkspaceOption = None) -> None:
 def app(
     workspace: WorkspaceOption = None,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
-    host: Annotated[str, typer.Option(help="Address to bind; keep 127.0.0.1 unless you mean to share it.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(
+        help="Address to bind; keep 127.0.0.1 unless you mean to share it.")] = "127.0.0.1",
 ) -> None:
     """Start the Streamlit app on the workspace (bound to 127.0.0.1 by default)."""
     env = dict(os.environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -296,7 +297,8 @@ def _typed(con: duckdb.DuckDBPyConnection, staged: Staged, mapping: ColumnMappin
                 WHEN activity IS NULL THEN 'missing activity'
                 WHEN end_raw IS NULL THEN 'missing timestamp'
                 WHEN end_time IS NULL THEN 'unparseable timestamp'
-                WHEN NOT end_time {plausible} THEN 'implausible timestamp (before {PLAUSIBLE_FROM[:4]} or after {PLAUSIBLE_TO[:4]})'
+                WHEN NOT end_time {plausible}
+                    THEN 'implausible timestamp (before {PLAUSIBLE_FROM[:4]} or after {PLAUSIBLE_TO[:4]})'
                 WHEN start_raw IS NOT NULL AND start_time IS NULL THEN 'unparseable start time'
                 WHEN start_time IS NOT NULL AND NOT start_time {plausible} THEN 'implausible start time'
                 WHEN start_time > end_time THEN 'end before start'
@@ -424,7 +426,7 @@ def _write(con: duckdb.DuckDBPyConnection, staged: Staged, mapping: ColumnMappin
                                   WHEN attributes IS NULL THEN EXCLUDED.attributes
                                   ELSE json_merge_patch(attributes, EXCLUDED.attributes) END
         """, params)
-        reasons = dict(_run(con, 
+        reasons = dict(_run(con,
             "SELECT reason, count(*) FROM rejects WHERE import_id = $import_id GROUP BY reason ORDER BY 2 DESC",
             params).fetchall())
         rejected = sum(reasons.values())
@@ -464,10 +466,8 @@ def _fault_point(name: str) -> None:
 def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("_stage", "_typed", "_events", "_ordered", "_pairs", "_unmatched", "_reader_rejects",
                   "_csv_errors", "_csv_scans"):
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        except duckdb.Error:
-            pass
 
 
 def summary_json(result: ImportResult) -> str:

@@ -13,7 +13,7 @@ from ingest.readers import Staged, fail, quote
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str = "_stage") -> Staged:
     """Stage a Parquet file as text columns."""
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _parquet AS SELECT * FROM read_parquet($p)", {"p": str(path)})
+        con.execute("CREATE OR REPLACE TEMP TABLE _parquet AS SELECT * FROM read_parquet($p)", {"p": str(path)})
     except duckdb.Error as exc:
         raise fail(path, "not a readable Parquet file (" + str(exc).splitlines()[0] + ")") from None
     return _as_text(con, "_parquet", table)
