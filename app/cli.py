@@ -163,7 +163,8 @@ def app(
     script = Path(__file__).resolve().parent / "main.py"
     out.print(f"twinflow app: http://{host}:{port}  (workspace {env['TWINFLOW_WORKSPACE']})", highlight=False)
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host,
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.maxUploadSize", "2048", "--client.toolbarMode", "minimal"]
     raise typer.Exit(subprocess.call(command, env=env))
 
 

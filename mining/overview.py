@@ -53,3 +53,9 @@ def imports(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM imports
         ORDER BY import_id DESC
     """).df()
+
+
+def workspace_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Return (number of imports, latest import id): it changes with every import that commits."""
+    count, latest = con.execute("SELECT count(*), coalesce(max(import_id), 0) FROM imports").fetchall()[0]
+    return int(count), int(latest)

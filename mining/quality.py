@@ -90,3 +90,11 @@ def quality_report(con: duckdb.DuckDBPyConnection, process: str | None = None) -
         GROUP BY e.process, b.q1, b.q3 ORDER BY e.process
     """, p).df()
     return QualityReport(rejects, starts, overlaps, outliers)
+
+
+def rejected_rows(con: duckdb.DuckDBPyConnection, process: str, limit: int = 200) -> pd.DataFrame:
+    """Return a sample of the quarantined rows of one process, in import and row order."""
+    return con.execute(
+        "SELECT row_number, reason, raw FROM rejects WHERE process = ? ORDER BY import_id, row_number LIMIT ?",
+        [process, limit],
+    ).df()
