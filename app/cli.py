@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -36,6 +37,15 @@ WorkspaceOption = Annotated[
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                     TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    """Return a connection to the workspace, or exit with a one-line error when it cannot be opened."""
+    try:
+        return connect(path)
+    except (duckdb.Error, RuntimeError) as exc:
+        err.print(f"[red]error:[/red] cannot open workspace {path}: {str(exc).splitlines()[0]}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _bar_callback(bar: Progress, name: str):
@@ -81,7 +91,7 @@ def import_command(
         "resource": resource, "role": role, "lifecycle": lifecycle, "amount": amount, "currency": currency,
         "site": site, "department": department}.items() if v}
     results = []
-    con = connect(workspace_path(workspace))
+    con = _open(workspace_path(workspace))
     try:
         for path in paths:
             try:
@@ -116,7 +126,7 @@ def info(
     if not path.exists():
         err.print(f"[red]error:[/red] no workspace at {path} (import a file or run `twinflow demo`)")
         raise typer.Exit(1)
-    con = connect(path, read_only=False)
+    con = _open(path)
     try:
         procs = mining.processes(con)
         imports = mining.imports(con)

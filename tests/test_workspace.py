@@ -117,3 +117,17 @@ def test_cli_import_and_info(tmp_path, workspace):
     info = _cli("info", "-w", str(workspace), "--json")
     assert info.returncode == 0
     assert '"process": "invoices"' in info.stdout and '"events": 2' in info.stdout
+
+
+def test_cli_reports_a_locked_workspace_in_one_line(tmp_path, workspace):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from ingest import connect; c = connect(sys.argv[1]); print('ready', flush=True); "
+        "time.sleep(60)"), str(workspace)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        proc = _cli("import", str(write_csv(tmp_path / "x.csv", ROWS)), "-w", str(workspace))
+        assert proc.returncode == 1
+        assert proc.stderr.startswith("error: cannot open workspace") and proc.stderr.strip().count("\n") == 0
+    finally:
+        holder.kill()
+        holder.wait()
