@@ -379,7 +379,7 @@ def _write(con: duckdb.DuckDBPyConnection, staged: Staged, mapping: ColumnMappin
            path: Path, kind: str, content_hash: str, options_hash: str, options_json: str,
            started: datetime) -> ImportResult:
     process = options.process
-    raw = "json_object(" + ", ".join(f"{_literal(c)}, {quote(c)}" for c in staged.columns) + ")"
+    raw = "json_object(" + ", ".join(f"{_literal(c)}, s.{quote(c)}" for c in staged.columns) + ")"
     case_columns = [c.removeprefix("case_attr:") for c in _columns(con, "_typed") if c.startswith("case_attr:")]
     case_json = _json_object([]) if not case_columns else (
         "to_json(map_from_entries(list_filter(["

@@ -197,3 +197,15 @@ def test_csv_with_lifecycle_column_pairs_too(tmp_path, workspace):
     import_file(write_csv(tmp_path / "l.csv", rows), ImportOptions(process="p"), workspace=workspace)
     assert query(workspace, "SELECT activity, start_time IS NOT NULL FROM events ORDER BY end_time") == [
         ("A", True), ("B", False)]
+
+
+def test_source_columns_named_like_internal_ones(tmp_path, workspace):
+    rows = [{"case_id": "1", "activity": "a", "timestamp": "2024-01-01T10:00:00", "reason": "r", "_row": "x",
+             "kind": "k", "raw": "w"},
+            {"case_id": "", "activity": "a", "timestamp": "2024-01-01T10:00:00", "reason": "r2", "_row": "y",
+             "kind": "k", "raw": "w"}]
+    result = import_file(write_csv(tmp_path / "t.csv", rows), ImportOptions(process="p"), workspace=workspace)
+    assert (result.rows_accepted, result.rows_rejected) == (1, 1)
+    attributes = query(workspace, "SELECT attributes FROM events")[0][0]
+    assert '"reason":"r"' in attributes and '"kind":"k"' in attributes and '"raw":"w"' in attributes
+    assert '"reason":"r2"' in query(workspace, "SELECT raw FROM rejects")[0][0]
