@@ -17,7 +17,7 @@ from rich.table import Table
 
 import mining
 from ingest import ImportFailed, ImportOptions, connect, import_file, workspace_path
-from ingest.demo import build_demo
+from synthetic.demo import build_demo
 
 cli = typer.Typer(
     name="twinflow",

@@ -1,4 +1,4 @@
-"""The demo workspace: the real public logs shipped in data/real, one process per file."""
+"""The real public logs shipped in data/real, imported one process per file (part of the demo workspace)."""
 
 from __future__ import annotations
 
@@ -27,22 +27,21 @@ def process_name(path: Path) -> str:
     return path.name.split(".")[0]
 
 
-def build_demo(
+def import_shipped_logs(
     workspace: str | os.PathLike | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> list[ImportResult]:
     """Import every shipped log into the workspace (idempotent) and return the import results."""
+    report = progress or (lambda fraction, message: None)
     logs = shipped_logs()
     results = []
     con = connect(workspace_path(workspace))
     try:
         for i, log in enumerate(logs):
-            if progress:
-                progress(i / len(logs), f"importing {log.name}")
+            report(i / len(logs), f"importing {log.name}")
             options = ImportOptions(process=process_name(log), **LOG_OPTIONS.get(log.name, {}))
             results.append(import_file(log, options, con=con))
     finally:
         con.close()
-    if progress:
-        progress(1.0, "demo workspace ready")
+    report(1.0, "shipped logs imported")
     return results
