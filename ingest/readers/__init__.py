@@ -18,12 +18,16 @@ class ImportFailed(Exception):
 
 @dataclass
 class Staged:
-    """What a reader staged: table name, source columns in order, rows read, and case-level columns."""
+    """What a reader staged: table (or view) name, source columns in order, rows read, case-level columns.
+
+    `base` names the table behind a view, for updates; None when `table` is the table itself.
+    """
 
     table: str
     columns: list[str]
     rows_read: int
     case_columns: list[str] = field(default_factory=list)
+    base: str | None = None
 
 
 def quote(identifier: str) -> str:

@@ -74,15 +74,16 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, table: str, delimiter: str
     for name in ("_csv_errors", "_csv_scans"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     args = ", ".join(f"{k} = ${k}" for k in options)
+    base = table + "_raw"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv($path, {args})",
+        f"CREATE OR REPLACE TEMP TABLE {base} AS SELECT * FROM read_csv($path, {args})",
         {"path": str(path), **options},
     )
-    # rowid follows insertion order, which DuckDB preserves for a CSV scan.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid + 1 AS _row, * FROM {table}")
+    # rowid follows insertion order, which DuckDB preserves for a CSV scan; a view saves copying the table.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid + 1 AS _row, * FROM {base}")
     columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_row"]
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    return Staged(table=table, columns=columns, rows_read=rows)
+    rows = con.execute(f"SELECT count(*) FROM {base}").fetchall()[0][0]
+    return Staged(table=table, columns=columns, rows_read=rows, base=base)
 
 
 def _head(path: Path) -> bytes:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from lxml import etree
 
 from ingest.readers import Staged, fail, quote
@@ -62,61 +63,81 @@ def _gz(path: Path) -> bool:
     return path.name.lower().endswith(".gz")
 
 
-def _batches(path: Path) -> Iterator[pa.Table]:
-    """Yield Arrow tables of up to BATCH_EVENTS events, all values as strings."""
-    opener = gzip.open if _gz(path) else open
-    buffer: list[dict[str, str]] = []
-    keys: dict[str, None] = {}
-    row = 0
-    with opener(path, "rb") as handle:
-        root_seen = False
-        context = etree.iterparse(handle, events=("start", "end"), tag=("{*}log", "{*}trace", "{*}event"),
-                                  huge_tree=True, remove_comments=True)
-        trace_events: list[dict[str, str]] = []
-        for action, elem in context:
-            name = etree.QName(elem).localname
-            if action == "start":
-                if name == "log":
-                    root_seen = True
-                elif name == "trace":
-                    trace_events = []
+def _local(tag: str) -> str:
+    return tag[tag.rfind("}") + 1:]
+
+
+class _Columns:
+    """Values of one attribute key per row, padded with None where a row lacks the key."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[str | None]] = {}
+        self.rows = 0
+
+    def add_row(self, elem: etree._Element) -> None:
+        """Append the attribute children of `elem` (children without a key, such as events, are skipped)."""
+        n = self.rows
+        for child in elem:
+            key = child.get("key")
+            if key is None:
                 continue
-            if name == "event":
-                event = _attributes(elem)
-                keys.update(dict.fromkeys(event))
-                trace_events.append(event)
+            column = self.values.get(key)
+            if column is None:
+                column = self.values[key] = [None] * n
+            elif len(column) < n:
+                column.extend([None] * (n - len(column)))
+            if len(column) > n:
+                column[n] = child.get("value")  # a key repeated in one element: the last value wins
+            else:
+                column.append(child.get("value"))
+        self.rows += 1
+
+    def arrays(self, prefix: str = "") -> dict[str, pa.Array]:
+        """Return one string array per key and start afresh with the same keys."""
+        out = {}
+        for key, column in self.values.items():
+            column.extend([None] * (self.rows - len(column)))
+            out[prefix + key] = pa.array(column, pa.string())
+        self.values = {key: [] for key in self.values}
+        self.rows = 0
+        return out
+
+
+def _batches(path: Path) -> Iterator[pa.Table]:
+    """Yield Arrow tables of about BATCH_EVENTS events: `_row` (position in the file) and string columns."""
+    opener = gzip.open if _gz(path) else open
+    events, traces = _Columns(), _Columns()
+    trace_of: list[int] = []
+    first_row = 0
+
+    def flush() -> pa.Table:
+        nonlocal trace_of, first_row
+        n = events.rows
+        arrays = {"_row": pa.array(range(first_row + 1, first_row + n + 1), pa.int64())}
+        arrays.update(events.arrays())
+        # Trace attributes are stored once per trace and repeated onto its events here, in Arrow.
+        index = pa.array(trace_of, pa.int32())
+        arrays.update({k: pc.take(v, index) for k, v in traces.arrays("case:").items()})
+        first_row += n
+        trace_of = []
+        return pa.table(arrays)
+
+    with opener(path, "rb") as handle:
+        parser = etree.iterparse(handle, events=("end",), tag=("{*}trace", "{*}event"), huge_tree=True,
+                                 remove_comments=True)
+        for _, elem in parser:
+            if _local(elem.tag) == "event":
+                events.add_row(elem)
+                trace_of.append(traces.rows)
                 elem.clear(keep_tail=False)
-            elif name == "trace":
-                trace = {"case:" + k: v for k, v in _attributes(elem).items()}
-                keys.update(dict.fromkeys(trace))
-                for event in trace_events:
-                    event.update(trace)
-                buffer.extend(trace_events)
-                trace_events = []
-                elem.clear(keep_tail=False)
-                # Drop finished traces from the tree so memory stays flat on large logs.
-                parent = elem.getparent()
-                while parent is not None and elem.getprevious() is not None:
-                    del parent[0]
-                if len(buffer) >= BATCH_EVENTS:
-                    yield _table(buffer, keys, row)
-                    row += len(buffer)
-                    buffer = []
-        if not root_seen:
-            raise etree.XMLSyntaxError("no <log> element", None, 0, 0)
-    if buffer:
-        yield _table(buffer, keys, row)
-
-
-def _table(events: list[dict[str, str]], keys: dict[str, None], first_row: int) -> pa.Table:
-    """Return events as an Arrow table: `_row` (position in the file) and one string column per key."""
-    schema = pa.schema([("_row", pa.int64())] + [(k, pa.string()) for k in keys if k != "_row"])
-    table = pa.Table.from_pylist(events, schema=schema.remove(0))
-    return table.add_column(0, "_row", pa.array(range(first_row + 1, first_row + len(events) + 1), pa.int64()))
-
-
-def _attributes(elem: etree._Element) -> dict[str, str]:
-    """Return the key -> value of an element's direct attribute children (events inside a trace have no key)."""
-    values = {child.get("key"): child.get("value") for child in elem}
-    values.pop(None, None)
-    return values
+                continue
+            traces.add_row(elem)
+            elem.clear(keep_tail=False)
+            # Drop finished traces from the tree so memory stays flat on large logs.
+            parent = elem.getparent()
+            while parent is not None and elem.getprevious() is not None:
+                del parent[0]
+            if events.rows >= BATCH_EVENTS:
+                yield flush()
+    if events.rows:
+        yield flush()
