@@ -1,8 +1,12 @@
 """mining: read-only views over a workspace's canonical event table."""
 
+from mining.dfg import DFG, dfg
+from mining.filters import Filters, case_selection
 from mining.overview import activities, events_per_month, imports, processes, workspace_version
 from mining.quality import quality_report, rejected_rows
+from mining.variants import case_durations, variants
 
 __all__ = [
-    "activities", "events_per_month", "imports", "processes", "quality_report", "rejected_rows", "workspace_version",
+    "DFG", "Filters", "activities", "case_durations", "case_selection", "dfg", "events_per_month", "imports",
+    "processes", "quality_report", "rejected_rows", "variants", "workspace_version",
 ]
