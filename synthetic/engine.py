@@ -29,7 +29,7 @@ Done = tuple[Person, float, float]  # who did it, start and end in simulation mi
 class Task:
     """Work waiting for a person: minutes of work (before the speed factor), priority (1 = most urgent)."""
 
-    __slots__ = ("work", "priority", "seq", "exclude", "done")
+    __slots__ = ("work", "priority", "seq", "exclude", "done", "start")
 
     def __init__(self, work: float, priority: int, seq: int, exclude: Person | None, done: simpy.Event) -> None:
         self.work = work
@@ -37,6 +37,7 @@ class Task:
         self.seq = seq
         self.exclude = exclude  # a person who must not do this task (segregation of duties)
         self.done = done
+        self.start: float | None = None  # set when a person takes the task (reminder timers look at it)
 
 
 class Pool:
@@ -128,7 +129,7 @@ class Worker:
                     continue
                 task = wake.value
             minutes = task.work * self.speed
-            start = calendar.next_slot(env.now, minutes)
+            start = task.start = calendar.next_slot(env.now, minutes)
             yield env.timeout(start + minutes - env.now)
             self.busy_minutes += minutes
             self.tasks += 1
@@ -268,6 +269,7 @@ class Simulation:
         """
         done = self.env.event()
         task = Task(minutes, priority, next(self._seq), exclude, done)
+        done.task = task  # lets a timer see whether the work has started (see ProcessModel.chase)
         now = self.env.now
         if isinstance(target, Pool):
             if target.deputy is not None and target.all_absent(now) and not target.deputy.all_absent(now):

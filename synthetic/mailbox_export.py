@@ -7,6 +7,9 @@ Only events that plausibly are e-mails become messages:
   vendor (Resolve price mismatch) and the buyer's confirmation (Confirm price with supplier), as replies;
 - approval requests (one per approval decision, sent when the approval became due: the end of the case's
   previous event) and the approver's reply "Approved" / "Rejected" (one per approval event of the ground truth);
+- n8n's reminders (one per 'Send approval reminder' event: From the Odoo notifications address, To the approver,
+  a reply to the request) and escalations (one per 'Escalate approval' event: To the finance controller, Cc the
+  approver, "Fwd:" of the request with the request quoted, threaded under the request);
 - RFQs and purchase orders sent to suppliers (purchase requests), the supplier's quotation and confirmation
   as replies;
 - credential verification requests to the external register and its answer (onboarding).
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import mailbox
 import time
 import zlib
@@ -39,6 +43,7 @@ import pandas as pd
 from synthetic.generate import GeneratedOrg
 from synthetic.odoo import case_rows, clinic_domain, invoice_subject, mailbox_name
 
+CHASERS = ("Send approval reminder", "Escalate approval")
 APPROVAL_PREFIXES = ("Approve invoice", "Approve request", "Reject purchase request", "Approve purchase order",
                      "Approve urgent purchase", "Approve IT access", "Approve budget exception")
 FAKE_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -70,7 +75,7 @@ class Mail:
 
 def _by_case(org: GeneratedOrg, process: str) -> list[tuple[str, list]]:
     """Return the events of a process grouped by case (cases in id order, events in log order)."""
-    frame = org.events_frame(process)[["case_id", "activity", "start_time", "end_time", "resource"]]
+    frame = org.events_frame(process)[["case_id", "activity", "start_time", "end_time", "resource", "attributes"]]
     groups: dict[str, list] = {}
     for ev in frame.itertuples(index=False):
         groups.setdefault(ev.case_id, []).append(ev)
@@ -116,9 +121,10 @@ class _Threads:
         return f"<{when.strftime('%Y%m%d%H%M%S')}.{digest}@{host or 'mail.' + self.domain}>"
 
     def send(self, when: pd.Timestamp, sender: str, to: str, subject: str, body: str, parent: Mail | None = None,
-             message_id: str | None = None, attachment: str | None = None, cc: str | None = None) -> Mail:
+             message_id: str | None = None, attachment: str | None = None, cc: str | None = None,
+             prefix: str | None = None) -> Mail:
         if parent is not None:
-            subject = f"{_prefix(sender)} {_strip(parent.subject)}"
+            subject = f"{prefix or _prefix(sender)} {_strip(parent.subject)}"
         host = sender.rsplit("@", 1)[1].rstrip(">")
         mid = message_id or self.new_id(when, subject, "mail." + host if not host.startswith("mail.") else host)
         refs = [*parent.references, parent.message_id] if parent is not None else []
@@ -208,15 +214,19 @@ class _Threads:
                 continue
             for case_id, grp in _by_case(self.org, process):
                 c = cases[case_id]
-                done = []
+                done, chasers = [], []
                 for ev in grp:
+                    if ev.activity in CHASERS:
+                        chasers.append(ev)  # n8n's reminders and escalations of the next approval
+                        continue
                     if is_approval(ev.activity):
                         began = ev.start_time if pd.notna(ev.start_time) else ev.end_time
                         before = [e for e in done if e.end_time <= began]
-                        self._approval(process, c, key_column, before[-1] if before else ev, ev)
+                        self._approval(process, c, key_column, before[-1] if before else ev, ev, chasers)
+                        chasers = []
                     done.append(ev)
 
-    def _approval(self, process: str, c: pd.Series, key_column: str, previous, ev) -> None:
+    def _approval(self, process: str, c: pd.Series, key_column: str, previous, ev, chasers: list) -> None:
         key = c[key_column]
         requester = self.address(previous.resource)
         approver = self.address(ev.resource)
@@ -243,8 +253,30 @@ class _Threads:
         request = self.send(previous.end_time, requester, approver, subject,
                             f"Hello,\n\nYour approval is requested for {what}{amount} ({c['department']}, "
                             f"{c['site']}).\nPlease reply Approved or Rejected.\n")
+        body = request.body
+        for chaser in chasers:
+            self._chase(request, chaser, approver, ev.resource, body)
         decision = "Rejected" if ev.activity.startswith("Reject") else "Approved"
         self.send(ev.end_time, approver, requester, "", f"{decision}\n\n{ev.resource}\n", parent=request)
+
+
+    def _chase(self, request: Mail, ev, approver: str, approver_name: str, body: str) -> None:
+        """Send n8n's reminder (a reply to the request) or escalation (a forward of it) for a waiting approval."""
+        n8n = self.address("n8n")
+        since = request.when.tz_convert(self.tz).strftime("%d-%m-%Y %H:%M")
+        quoted = "\n".join(f"> {line}" if line else ">" for line in body.rstrip("\n").split("\n"))
+        if ev.activity == "Send approval reminder":
+            self.send(ev.end_time, n8n, approver, "", f"Reminder: your approval has been pending since {since}.\n"
+                      f"Please reply Approved or Rejected to the request below.\n\n{quoted}\n", parent=request,
+                      prefix="Re:")
+            return
+        attrs = json.loads(ev.attributes) if isinstance(ev.attributes, str) else {}
+        boss = attrs.get("escalated_to", "")
+        self.send(ev.end_time, n8n, self.address(boss), "",
+                  f"Escalation: the approval below has been pending since {since} and {approver_name} has "
+                  f"been reminded.\n\n---------- Forwarded message ----------\nFrom: {request.sender}\n"
+                  f"To: {request.to}\nSubject: {request.subject}\n\n{quoted}\n",
+                  parent=request, cc=approver, prefix="Fwd:")
 
 
 def mail_threads(org: GeneratedOrg) -> list[Mail]:

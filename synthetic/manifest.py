@@ -18,7 +18,7 @@ import numpy as np
 from synthetic.arrivals import HourGrid, by_hour_of_week
 from synthetic.engine import Simulation
 from synthetic.params import WEEKDAYS, GeneratorParams
-from synthetic.processes.base import ProcessModel
+from synthetic.processes.base import ESCALATION, REMINDER, ProcessModel
 from synthetic.tables import recorded
 
 MANIFEST_VERSION = 1
@@ -63,6 +63,9 @@ def approval_waits(models: list[ProcessModel]) -> dict[str, dict]:
     for model in models:
         cols = recorded(model.rec)
         vocab = model.rec.vocab
+        chaser = np.array([v in (REMINDER, ESCALATION) for v in vocab.values] + [False])  # [-1]: None
+        keep = ~chaser[cols["activity"]]  # reminders and escalations do not enable the approval
+        cols = {k: v[keep] for k, v in cols.items()}
         approve = np.array([v.startswith("Approve") for v in vocab.values])
         same_case = np.concatenate([[False], cols["case"][1:] == cols["case"][:-1]])
         prev_end = np.concatenate([[np.nan], cols["end"][:-1]])
@@ -105,6 +108,7 @@ def planted_truths(sim: Simulation, params: GeneratorParams, models: dict[str, P
     cred_days = np.array([r["days"] for r in credential]) if credential else np.array([np.nan])
     postponed = truths.get("onboarding_postponed", [])
     duplicates = truths.get("duplicate_invoices", [])
+    chased = truths.get("approval_reminders", [])
     novice = org.planted["novice_triage"]
     inv = models["supplier_invoices"]
     inv_cols = recorded(inv.rec)
@@ -193,6 +197,22 @@ def planted_truths(sim: Simulation, params: GeneratorParams, models: dict[str, P
             "count": len(duplicates), "detected": sum(1 for r in duplicates if r["detected"]),
             "undetected_case_ids": [r["case_id"] for r in duplicates if not r["detected"]],
             "pairs": [[r["case_id"], r["duplicate_of"]] for r in duplicates],
+        },
+        "approval_reminders": {
+            "description": "n8n reminds the approver when an approval (supplier invoices, purchase requests) has "
+                           "not started reminder_after_hours after it became due, and escalates to the finance "
+                           "controller (the CFO for the finance controller's own approvals) escalation_after_hours "
+                           "later; deterministic timers, elapsed time",
+            "activities": [REMINDER, ESCALATION], "resource": "n8n",
+            "reminder_after_hours": params.reminders.reminder_after_hours,
+            "escalation_after_hours": params.reminders.escalation_after_hours,
+            "reminders": sum(1 for r in chased if r["activity"] == REMINDER),
+            "escalations": sum(1 for r in chased if r["activity"] == ESCALATION),
+            "by_process": {name: dict(sorted(Counter(r["activity"] for r in chased if r["process"] == name).items()))
+                           for name in ("supplier_invoices", "purchase_requests")},
+            "by_approver_role": dict(sorted(Counter(r["approver_role"] for r in chased
+                                                    if r["activity"] == REMINDER).items())),
+            "escalated_case_ids": sorted({r["case_id"] for r in chased if r["activity"] == ESCALATION}),
         },
         "requests_via_portal": {"count": len(truths.get("requests_via_portal", [])),
                                 "case_ids": ids.get("requests_via_portal", [])},

@@ -62,6 +62,7 @@ FIELDS = {
     ("helpdesk.ticket", "team_id"): (5002, "Helpdesk Team", "many2one"),
     ("helpdesk.ticket", "user_id"): (5003, "Assigned to", "many2one"),
 }
+CHASERS = ("Send approval reminder", "Escalate approval")  # n8n's timers on waiting approvals
 TEAMS = {"Service Desk": 1, "IT": 2, "Facilities": 3, "HR": 4, "Procurement": 5}
 TEAM_NAMES = {"Service Desk": "Service Desk", "IT": "IT Support", "Facilities": "Facilities", "HR": "HR Services",
               "Procurement": "Procurement"}
@@ -198,8 +199,9 @@ class _Builder:
         for field, old, new in values:
             tid = self.new_id("mail.tracking.value")
             fid, desc, ttype = FIELDS[(model, field)]
-            tv = {"id": tid, "field_id": [fid, f"{desc} ({model})"], "mail_message_id": [mid, name],
-                  "currency_id": False}
+            # Odoo 17 keeps field_info only for fields since removed from the model.
+            tv = {"id": tid, "field_id": [fid, f"{desc} ({model})"], "field_info": False,
+                  "mail_message_id": [mid, name], "currency_id": False}
             for side, value in (("old", old), ("new", new)):
                 for kind in ("char", "integer", "float", "datetime", "text"):
                     tv[f"{side}_value_{kind}"] = False
@@ -357,6 +359,8 @@ def _invoice(b: _Builder, ev: dict, case: dict, vendors: dict, start: datetime) 
             b.request_reviews("account.move", rec, ev, roles)
         elif act.startswith("Approve invoice"):
             b.review("account.move", rec, ev, approved=True)
+        elif act in CHASERS:
+            _chaser_note(b, "account.move", rec, ev)
         elif act == "Resolve price mismatch":
             b.message("account.move", rec, ev, f"<p>Price differs from {case['po_number']}; asked "
                       f"{case['vendor']} to confirm the price.</p>", message_type="comment")
@@ -378,6 +382,16 @@ def _invoice(b: _Builder, ev: dict, case: dict, vendors: dict, start: datetime) 
                       f"{case['vendor_invoice_ref']}.</p>", message_type="comment")
     elif obj == "stock.picking" and case["receipt_number"]:
         _picking_done(b, ev, case["receipt_number"])
+
+
+def _chaser_note(b: _Builder, model: str, rec: dict, ev: dict) -> None:
+    """Log n8n's approval reminder or escalation as a note in the record's chatter (no field changes)."""
+    attrs = ev["attrs"]
+    if ev["activity"] == "Send approval reminder":
+        text = f"Reminder sent: approval ({attrs.get('approver_role', '')}) still pending."
+    else:
+        text = f"Approval ({attrs.get('approver_role', '')}) escalated to {attrs.get('escalated_to', '')}."
+    b.message(model, rec, ev, f"<p>{text}</p>", message_type="comment")
 
 
 def _pending_roles(b: _Builder, ev: dict) -> list[str]:
@@ -454,7 +468,9 @@ def _purchase(b: _Builder, ev: dict, case: dict, vendors: dict, start: datetime)
         if rec is None:
             return
         tracking = [("state", rec["state"], ev["state_to"])] if ev["state_to"] else []
-        if act.startswith("Approve request") or act == "Reject purchase request":
+        if act in CHASERS:
+            _chaser_note(b, "purchase.request", rec, ev)
+        elif act.startswith("Approve request") or act == "Reject purchase request":
             b.review("purchase.request", rec, ev, approved=act != "Reject purchase request", tracking=tracking)
         elif tracking:
             b.message("purchase.request", rec, ev, "", tracking=tracking)

@@ -532,6 +532,18 @@ class PlantedParams(_Model):
     automation: AutomationPlant = AutomationPlant()
 
 
+class ReminderParams(_Model):
+    """Reminders and escalations of waiting approvals (supplier invoices, purchase requests), sent by n8n.
+
+    Deterministic timers, no random draws: an approval that has not started `reminder_after_hours` elapsed hours
+    after it became due gets a reminder to the approver; `escalation_after_hours` later still not started, an
+    escalation to the finance controller (to the CFO when the finance controller is the one waited for).
+    """
+
+    reminder_after_hours: float = Field(48.0, gt=0, description="elapsed hours from due to the reminder")
+    escalation_after_hours: float = Field(48.0, gt=0, description="elapsed hours from the reminder to the escalation")
+
+
 class GeneratorParams(_Model):
     """Everything the generator needs besides the seed; the manifest holds it verbatim."""
 
@@ -549,3 +561,4 @@ class GeneratorParams(_Model):
     service_requests: ServiceParams = ServiceParams()
     inventory_exceptions: InventoryParams = InventoryParams()
     planted: PlantedParams = PlantedParams()
+    reminders: ReminderParams = ReminderParams()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from array import array
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from synthetic.params import SHIFT_PATTERNS, GeneratorParams
 from tests.conftest import REPO
 
 MACHINES = ("system", "external")
+CHASERS = ("Send approval reminder", "Escalate approval")
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +205,7 @@ def test_the_bottleneck_approver_waits_longest_and_never_works_their_day_off(med
     frames = []
     for process in ("supplier_invoices", "purchase_requests"):
         df = _frame(medium, process)  # rows are ordered by case, end time, start time
+        df = df[~df.activity.isin(CHASERS)]  # reminders do not enable the approval
         df["previous_end"] = df.groupby("case_id").end_time.shift()
         approvals = df[df.activity.str.startswith("Approve") & df.previous_end.notna()]
         frames.append(approvals[["resource", "start_time", "previous_end"]])
@@ -221,6 +224,42 @@ def test_the_bottleneck_approver_waits_longest_and_never_works_their_day_off(med
         assert not (local.dt.day_name().str[:3] == truth["absent_weekday"]).any()
     person = medium.organisation.by_name[truth["person"]]
     assert person.site.name == truth["site"] and person.department == "Radiology"
+
+
+def test_reminders_and_escalations_of_waiting_approvals(medium: GeneratedOrg):
+    truth = medium.manifest["planted_truths"]["approval_reminders"]
+    remind, escalate = truth["reminder_after_hours"], truth["escalation_after_hours"]
+    counts = {"Send approval reminder": 0, "Escalate approval": 0}
+    waited, reminded_by = Counter(), Counter()
+    for process in ("supplier_invoices", "purchase_requests"):
+        df = _frame(medium, process)
+        for _, case in df.groupby("case_id", sort=False):
+            ready, pending = None, []
+            for ev in case.itertuples():
+                if ev.activity in CHASERS:
+                    assert ev.resource == "n8n" and pd.isna(ev.start_time)
+                    pending.append(ev)
+                    counts[ev.activity] += 1
+                    continue
+                if ev.activity.startswith(("Approve request", "Reject purchase request", "Approve invoice")):
+                    wait = (ev.start_time - ready).total_seconds() / 3600
+                    kinds = [p.activity for p in pending]
+                    expected = ["Send approval reminder"] * (wait >= remind) + ["Escalate approval"] * (
+                        wait >= remind + escalate)
+                    assert kinds == expected, (ev.case_id, wait, kinds)
+                    for p, hours in zip(pending, (remind, remind + escalate), strict=False):
+                        assert (p.end_time - ready).total_seconds() / 3600 == pytest.approx(hours)
+                        assert p.end_time <= ev.start_time
+                    waited[ev.resource] += 1
+                    reminded_by[ev.resource] += bool(pending)
+                else:
+                    assert not pending, ev.case_id  # chasers only before an approval
+                pending = []
+                ready = ev.end_time
+    assert counts["Send approval reminder"] == truth["reminders"] > 0
+    assert counts["Escalate approval"] == truth["escalations"]  # each one follows a reminder (checked above)
+    rates = {k: reminded_by[k] / n for k, n in waited.items() if n >= 20}
+    assert max(rates, key=rates.get) == medium.manifest["planted_truths"]["approval_bottleneck"]["person"]
 
 
 def test_rework_loop_on_invoices_without_po(medium: GeneratedOrg):

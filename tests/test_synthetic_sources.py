@@ -208,8 +208,8 @@ def test_mbox_threads_and_keys(org, mails):
         parent = by_id[parent_id]
         refs = m["References"].split()
         assert refs[-1] == parent_id and all(r in by_id for r in refs)
-        assert m["Subject"].split(" ", 1)[0] in ("Re:", "RE:", "AW:", "Antw:")
-        assert m["Subject"].split(" ", 1)[1] == re.sub(r"^(Re|RE|AW|Antw): ", "", parent["Subject"])
+        assert m["Subject"].split(" ", 1)[0] in ("Re:", "RE:", "AW:", "Antw:", "Fwd:")
+        assert m["Subject"].split(" ", 1)[1] == re.sub(r"^(Re|RE|AW|Antw|Fwd): ", "", parent["Subject"])
     cases = org.cases_frame("supplier_invoices")
     by_message = {mid: i for i, mid in enumerate(cases["message_id"])}
     invoices = [m for m in msgs if m["To"].addresses[0].username == "ap" and m["In-Reply-To"] is None]
@@ -242,10 +242,13 @@ def test_approval_mail_counts(org, mails):
     msgs = mails
     by_id = {m["Message-ID"]: m for m in msgs}
     requests = [m for m in msgs if m["Subject"].startswith("Approval requested:")]
-    decisions = [m for m in msgs if m["In-Reply-To"] in by_id
-                 and by_id[m["In-Reply-To"]]["Subject"].startswith("Approval requested:")]
+    replies = [m for m in msgs if m["In-Reply-To"] in by_id
+               and by_id[m["In-Reply-To"]]["Subject"].startswith("Approval requested:")]
+    chasers = [m for m in replies if m.get_content().startswith(("Reminder:", "Escalation:"))]
+    decisions = [m for m in replies if m not in chasers]
     truth = org.events
     activities = truth.column("activity").to_pylist()
+    assert len(chasers) == activities.count("Send approval reminder") + activities.count("Escalate approval")
     approvals = [a for a in activities if is_approval(a)]
     assert len(requests) == len(decisions) == len(approvals)
     rejected = sum(1 for m in decisions if m.get_content().startswith("Rejected"))
@@ -253,3 +256,24 @@ def test_approval_mail_counts(org, mails):
     orders = [m for m in msgs if re.search(r"Order \(Ref P\d{5}\)$", m["Subject"]) and m["In-Reply-To"] is None]
     sent = activities.count("Send RFQ") + activities.count("Send purchase order")
     assert len(orders) == sent
+
+
+def test_reminder_and_escalation_mails_thread_to_their_request():
+    from synthetic.mailbox_export import mail_threads
+    from synthetic.params import GeneratorParams
+
+    params = GeneratorParams(reminders={"reminder_after_hours": 8, "escalation_after_hours": 8})
+    small = generate(**ARGS, params=params)
+    acts = small.events.column("activity").to_pylist()
+    threads = mail_threads(small)
+    reminders = [m for m in threads if m.body.startswith("Reminder:")]
+    escalations = [m for m in threads if m.body.startswith("Escalation:")]
+    assert escalations and len(reminders) == acts.count("Send approval reminder")
+    assert len(escalations) == acts.count("Escalate approval")
+    for m in reminders + escalations:
+        assert m.parent is not None and m.parent.subject.startswith("Approval requested:")
+        assert m.references == [m.parent.message_id] and m.when > m.parent.when
+        assert "notifications@" in m.sender
+    assert all(m.subject.startswith("Re: ") and m.to == m.parent.to for m in reminders)
+    assert all(m.subject.startswith("Fwd: ") and m.cc == m.parent.to and "> Your approval" in m.body
+               for m in escalations)

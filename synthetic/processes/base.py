@@ -6,10 +6,14 @@ from collections.abc import Generator, Sequence
 from typing import ClassVar
 
 import numpy as np
+import simpy
 
-from synthetic.engine import Recorder, Simulation
+from synthetic.engine import Recorder, Simulation, shared
 from synthetic.organisation import Department, Person, Site
-from synthetic.params import Duration
+from synthetic.params import Duration, ReminderParams
+
+REMINDER = "Send approval reminder"
+ESCALATION = "Escalate approval"
 
 
 class Draws:
@@ -84,6 +88,7 @@ class ProcessModel:
         self.latency = system_latency
         self.cases = Cases([])
         self.draws: Draws | None = None
+        self.reminders: ReminderParams | None = None  # set by processes whose approvals are chased
 
     def plan(self, arrivals: np.ndarray, rng: np.random.Generator) -> None:
         """Draw every case's attributes, routing and times; `arrivals` are sorted simulation minutes."""
@@ -126,6 +131,31 @@ class ProcessModel:
     def head(department: Department, u: float) -> Person:
         """Return the department head who handles a case (cases are spread evenly over the heads)."""
         return department.heads[int(u * len(department.heads))]
+
+    def chase(self, i: int, done: simpy.Event, obj: str, tier: int, role: str) -> None:
+        """Start the reminder timer of an approval of case `i` that became due now (`done`: its work event).
+
+        A separate simpy process races the approval: after `reminder_after_hours` elapsed hours, if nobody has
+        started the approval, n8n records 'Send approval reminder'; `escalation_after_hours` later, still not
+        started, 'Escalate approval' to the finance controller (the CFO when the finance controller is awaited).
+        The timer draws nothing and the case does not wait for it, so every other event stays as it was.
+        """
+        self.sim.env.process(self._chase(i, done, obj, tier, role))
+
+    def _chase(self, i: int, done: simpy.Event, obj: str, tier: int, role: str) -> Generator:
+        env, p, task = self.sim.env, self.reminders, done.task
+        upward = "CFO" if role == "finance controller" else "finance controller"
+        boss = next(iter(self.org.staff(upward)), None)
+        steps = ((REMINDER, p.reminder_after_hours, shared(tier=tier, approver_role=role)),
+                 (ESCALATION, p.escalation_after_hours,
+                  shared(tier=tier, approver_role=role, escalated_to=boss.name if boss else upward)))
+        for activity, hours, extra in steps:
+            yield env.timeout(hours * 60.0)
+            if done.triggered or (task.start is not None and task.start <= env.now):
+                return  # the approval has started: the timer is cancelled
+            self.rec.add(i, activity, None, env.now, "n8n", obj, extra=extra)
+            self.sim.plant("approval_reminders", {"case_id": self.cases.ids[i], "process": self.name,
+                                                  "activity": activity, "approver_role": role})
 
     def base_columns(self, sites: list[Site], departments: list[Department]) -> None:
         """Set the common case columns: site, department and cost centre."""

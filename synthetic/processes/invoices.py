@@ -11,6 +11,9 @@ Case flow (activity names as they appear in the log; resource in brackets):
        10,000 EUR] [(CFO) above 50,000 EUR] -> Post invoice (AP clerk, never the bill's creator except the
        planted one) [rework: dispute noticed, Reset to draft (AP clerk), back to Code to cost centre]
     -> Release payment (finance controller, in a payment run) -> Pay invoice (bank-interface)
+
+While an approval waits: Send approval reminder (n8n) after reminder_after_hours, Escalate approval (n8n, to the
+finance controller) after escalation_after_hours more (timers racing the approval; see ProcessModel.chase).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class SupplierInvoices(ProcessModel):
         "Three-way match": "instantaneous, system_latency after its trigger",
         "Release payment": "one 'Release payment' duration per payment run, shared by every invoice in the run",
         "Pay invoice": "instantaneous at bank_execution_time on the next business day after the release",
+        "Send approval reminder": "instantaneous, reminder_after_hours after an approval became due",
+        "Escalate approval": "instantaneous, escalation_after_hours after the reminder",
     }
     documents = {MOVE: "bill_number", "purchase.order": "po_number", "stock.picking": "receipt_number",
                  "mail.message": "message_id"}
@@ -52,6 +57,7 @@ class SupplierInvoices(ProcessModel):
         super().__init__(sim, params.supplier_invoices, params.system_latency)
         self.planted = params.planted
         self.payments = PaymentRuns(sim, params.supplier_invoices, payments_rng)
+        self.reminders = params.reminders
 
     def plan(self, arrivals: np.ndarray, rng: np.random.Generator) -> None:
         """Draw vendors, amounts, PO/no PO, match results, duplicates, rework loops and all times."""
@@ -201,7 +207,9 @@ class SupplierInvoices(ProcessModel):
                     continue
                 tier += 1
                 target = self.head(self.dept[i], self.head_u[i]) if role == "department head" else sim.pool(role)
-                person, s, e = yield sim.work(target, d(activity, i, k))
+                waiting = sim.work(target, d(activity, i, k))
+                self.chase(i, waiting, MOVE, tier, role)
+                person, s, e = yield waiting
                 rec.add(i, activity, s, e, person, MOVE, extra=shared(tier=tier, review="approved"))
             if self_post:
                 person, s, e = yield sim.work(creator, d("Post invoice", i, k))

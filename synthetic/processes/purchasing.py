@@ -10,6 +10,8 @@ Case flow (activity names as in the log; resource in brackets):
     -> Create purchase order (buyer) [-> Approve purchase order (another buyer; the planted buyer sometimes
        approves their own)] -> Send purchase order (the creating buyer) -> Confirm purchase order (supplier)
     -> Receive goods (store keeper of the site) -> Close purchase request (odoo-bot)
+
+While a request approval waits: Send approval reminder and Escalate approval (n8n), as for invoices.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ class PurchaseRequests(ProcessModel):
         "Reject purchase request": "takes the 'Approve request (department head)' time",
         "Receive quotations": "instantaneous, after the 'quotations' delay",
         "Confirm purchase order": "instantaneous, after the 'supplier confirmation' delay",
+        "Send approval reminder": "instantaneous, reminder_after_hours after a request approval became due",
+        "Escalate approval": "instantaneous, escalation_after_hours after the reminder",
     }
     documents = {REQUEST: "pr_number", ORDER: "po_number", "stock.picking": "receipt_number"}
 
     def __init__(self, sim: Simulation, params: GeneratorParams) -> None:
         super().__init__(sim, params.purchase_requests, params.system_latency)
         self.planted = params.planted
+        self.reminders = params.reminders
         self._po_counter = 0
         self._site_secretaries = {s.index: [p for d in sim.org.departments_of(s) for p in d.secretaries]
                                   for s in sim.org.sites}
@@ -111,7 +116,9 @@ class PurchaseRequests(ProcessModel):
             chain.append(("CFO", "Approve request (CFO)"))
         for tier, (role, activity) in enumerate(chain, start=1):
             target = self.head(self.dept[i], d("head", i)) if role == "department head" else sim.pool(role)
-            person, s, e = yield sim.work(target, d(activity, i))
+            waiting = sim.work(target, d(activity, i))
+            self.chase(i, waiting, REQUEST, tier, role)
+            person, s, e = yield waiting
             if tier == 1 and self.rejected[i]:
                 rec.add(i, "Reject purchase request", s, e, person, REQUEST, "to_approve", "rejected", shared(tier=1))
                 c["status"][i] = "rejected"
