@@ -3,10 +3,12 @@
 from mining.dfg import DFG, dfg
 from mining.filters import Filters, case_selection
 from mining.overview import activities, events_per_month, imports, processes, workspace_version
+from mining.process_map import ProcessMap, format_duration, process_map, to_dot
 from mining.quality import quality_report, rejected_rows
 from mining.variants import case_durations, variants
 
 __all__ = [
     "DFG", "Filters", "activities", "case_durations", "case_selection", "dfg", "events_per_month", "imports",
     "processes", "quality_report", "rejected_rows", "variants", "workspace_version",
+    "ProcessMap", "format_duration", "process_map", "to_dot",
 ]

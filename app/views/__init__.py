@@ -34,4 +34,5 @@ class PageSpec:
 # module here plus one entry below; tests/test_app_pages.py smoke-tests every entry.
 PAGES: list[PageSpec] = [
     PageSpec("data.py", "Workspace", "Data", ":material/database:", "data", default=True),
+    PageSpec("process_map.py", "Discovery", "Process map", ":material/account_tree:", "process-map"),
 ]
