@@ -132,14 +132,14 @@ def _attrs(**attrs: object) -> str:
 
 
 def to_dot(pm: ProcessMap) -> str:
-    """Return the map as Graphviz DOT text (left to right), the same text for the same map."""
+    """Return the map as Graphviz DOT text, top to bottom as analysts read process maps; deterministic."""
     wait = pm.metric in WAIT_METRICS
     column = METRICS[pm.metric]
     ids = {name: f"a{i}" for i, name in enumerate(pm.activities.activity)}
     ids[START], ids[END] = "start", "end"
     lines = [
         "digraph process_map {",
-        '  graph [rankdir=LR, fontname="Helvetica", nodesep=0.3, ranksep=0.45];',
+        '  graph [rankdir=TB, fontname="Helvetica", nodesep=0.3, ranksep=0.45];',
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, color="#5b7fa6"];',
         '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
         '  start [label="", shape=circle, width=0.3, style=filled, fillcolor="#4caf50", color="#2e7d32"];',

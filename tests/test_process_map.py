@@ -91,7 +91,7 @@ def test_labels_are_formatted_for_people() -> None:
 def test_dot_text() -> None:
     dot = to_dot(process_map(tiny_dfg()))
     assert dot == to_dot(process_map(tiny_dfg())), "same map, same text"
-    assert "rankdir=LR" in dot
+    assert "rankdir=TB" in dot
     assert 'a0 [label="A\\n100"' in dot
     assert re.search(r'start -> a0 \[label=" 100".*style=dashed\]', dot)
     # Pen widths scale with frequency: the start edge (100 cases) is the widest.

@@ -53,7 +53,7 @@ path_pct = controls[2].slider("Paths", 0, 100, PATHS_DEFAULT, format="%d%%", key
 graph = state.load(mining.dfg, mining.Filters(process=chosen))
 pm = mining.process_map(graph, activity_pct / 100, path_pct / 100, METRIC_LABELS[metric_label])
 dot = mining.to_dot(pm)
-st.graphviz_chart(dot, width="stretch")
+st.graphviz_chart(dot, width="content")
 legend(pm)
 st.download_button("Download DOT", dot, file_name=f"{chosen}.dot", mime="text/vnd.graphviz",
                    icon=":material/download:", key="pm_download",
