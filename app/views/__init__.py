@@ -35,4 +35,6 @@ class PageSpec:
 PAGES: list[PageSpec] = [
     PageSpec("data.py", "Workspace", "Data", ":material/database:", "data", default=True),
     PageSpec("process_map.py", "Discovery", "Process map", ":material/account_tree:", "process-map"),
+    PageSpec("variants.py", "Discovery", "Variants & cases", ":material/alt_route:", "variants"),
+    PageSpec("performance.py", "Analysis", "Performance", ":material/speed:", "performance"),
 ]
