@@ -82,6 +82,17 @@ def _switch(path: Path) -> None:
     st.session_state.pop(PROCESS_KEY, None)
 
 
+def page_process(title: str) -> str:
+    """Render a page's title and process selector and return the process; stop on an empty workspace."""
+    st.title(title)
+    procs = load(mining.processes) if current_workspace().exists() else None
+    if procs is None or procs.empty:
+        st.info("This workspace holds no events yet: import an event log on the Data page first.",
+                icon=":material/inbox:")
+        st.stop()
+    return process_selector(procs["process"].tolist())
+
+
 def process_selector(processes: list[str], label: str = "Process") -> str:
     """Render the process selector and return the process chosen; every page shares the choice."""
     # The choice lives under a plain key: Streamlit drops a widget's state on pages that do not draw it.

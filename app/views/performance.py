@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 import mining
@@ -13,15 +12,7 @@ FREQ_LABELS = {"Week": "week", "Month": "month"}
 HANDOVER_LABELS = {"Roles": "role", "Resources": "resource"}
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
-workspace = state.current_workspace()
-st.title("Performance")
-procs = state.load(mining.processes) if workspace.exists() else pd.DataFrame()
-if procs.empty:
-    st.info("This workspace holds no events yet: import an event log on the Data page first.",
-            icon=":material/inbox:")
-    st.stop()
-
-chosen = state.process_selector(procs["process"].tolist())
+chosen = state.page_process("Performance")
 filters = mining.Filters(process=chosen)
 durations = state.load(mining.case_durations, filters)
 if durations.empty:

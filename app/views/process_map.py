@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import mining
@@ -34,15 +33,7 @@ def legend(pm: mining.ProcessMap) -> None:
                f"{pm.paths_total:,} paths.")
 
 
-workspace = state.current_workspace()
-st.title("Process map")
-procs = state.load(mining.processes) if workspace.exists() else pd.DataFrame()
-if procs.empty:
-    st.info("This workspace holds no events yet: import an event log on the Data page first.",
-            icon=":material/inbox:")
-    st.stop()
-
-chosen = state.process_selector(procs["process"].tolist())
+chosen = state.page_process("Process map")
 controls = st.columns([3, 2, 2], gap="large")
 metric_label = controls[0].radio("Metric", list(METRIC_LABELS), horizontal=True, key="pm_metric")
 activity_pct = controls[1].slider("Activities", 0, 100, ACTIVITIES_DEFAULT, format="%d%%", key="pm_activities",

@@ -36,15 +36,7 @@ def timeline_chart(timeline: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, ends)
 
 
-workspace = state.current_workspace()
-st.title("Variants & cases")
-procs = state.load(mining.processes) if workspace.exists() else pd.DataFrame()
-if procs.empty:
-    st.info("This workspace holds no events yet: import an event log on the Data page first.",
-            icon=":material/inbox:")
-    st.stop()
-
-chosen = state.process_selector(procs["process"].tolist())
+chosen = state.page_process("Variants & cases")
 table = state.load(mining.variants, mining.Filters(process=chosen))
 if table.empty:
     st.info("This process has no cases.", icon=":material/inbox:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
 from typing import ClassVar
 
@@ -65,7 +66,7 @@ class Cases:
         return self.columns[name]
 
 
-class ProcessModel:
+class ProcessModel(ABC):
     """One process: `plan` draws the cases, `case(i)` is the simpy generator that runs case i.
 
     Subclasses set `name` (the process name in the workspace), `prefix` (of case ids), `documents` (Odoo
@@ -90,13 +91,13 @@ class ProcessModel:
         self.draws: Draws | None = None
         self.reminders: ReminderParams | None = None  # set by processes whose approvals are chased
 
+    @abstractmethod
     def plan(self, arrivals: np.ndarray, rng: np.random.Generator) -> None:
         """Draw every case's attributes, routing and times; `arrivals` are sorted simulation minutes."""
-        raise NotImplementedError
 
+    @abstractmethod
     def case(self, i: int) -> Generator:
         """Return the simpy generator that runs case `i`."""
-        raise NotImplementedError
 
     # ---- helpers shared by the processes
 
