@@ -138,7 +138,7 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, options: ImportOptions, 
         started = datetime.now(UTC)
         con.execute("CREATE OR REPLACE TEMP TABLE _reader_rejects (row_number BIGINT, reason VARCHAR, raw VARCHAR)")
         report(0.05, f"reading {path.name}")
-        staged = _stage(con, source, kind, options, path)
+        staged = _stage(con, source, kind, options, path, report)
     if staged.rows_read == 0:
         raise fail(path, "no data rows")
     report(0.45, "mapping columns")
@@ -194,12 +194,14 @@ def _kind(name: str) -> str | None:
 
 
 def _stage(con: duckdb.DuckDBPyConnection, source: Path, kind: str, options: ImportOptions,
-           original: Path) -> Staged:
+           original: Path, report: Progress) -> Staged:
     try:
         if kind == "csv":
             return stage_csv(con, source, delimiter=options.delimiter, encoding=options.encoding)
         if kind == "xes":
-            return stage_xes(con, source)
+            # The event count is unknown until the end: the bar approaches its reading share asymptotically.
+            return stage_xes(con, source, progress=lambda rows: report(
+                0.05 + 0.4 * rows / (rows + 200_000), f"reading {original.name}: {rows:,} events"))
         if kind == "parquet":
             return stage_parquet(con, source)
         return stage_excel(con, source, sheet=options.sheet)

@@ -193,3 +193,11 @@ def test_cli_reports_a_bad_file_in_one_line(tmp_path, workspace):
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith("error: binary.csv: not a text file")
+
+
+def test_progress_is_reported_in_order_up_to_done(workspace):
+    seen: list[float] = []
+    import_file(REAL_LOGS / "helpdesk.xes.gz", opts("helpdesk"), workspace=workspace,
+                progress=lambda fraction, message: seen.append(fraction))
+    assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
+    assert len(seen) >= 6
