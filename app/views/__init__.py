@@ -37,4 +37,5 @@ PAGES: list[PageSpec] = [
     PageSpec("process_map.py", "Discovery", "Process map", ":material/account_tree:", "process-map"),
     PageSpec("variants.py", "Discovery", "Variants & cases", ":material/alt_route:", "variants"),
     PageSpec("performance.py", "Analysis", "Performance", ":material/speed:", "performance"),
+    PageSpec("compliance.py", "Analysis", "Compliance", ":material/policy:", "compliance"),
 ]
