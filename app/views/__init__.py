@@ -36,6 +36,7 @@ PAGES: list[PageSpec] = [
     PageSpec("data.py", "Workspace", "Data", ":material/database:", "data", default=True),
     PageSpec("process_map.py", "Discovery", "Process map", ":material/account_tree:", "process-map"),
     PageSpec("variants.py", "Discovery", "Variants & cases", ":material/alt_route:", "variants"),
+    PageSpec("models.py", "Discovery", "Discovered model", ":material/schema:", "model"),
     PageSpec("performance.py", "Analysis", "Performance", ":material/speed:", "performance"),
     PageSpec("compliance.py", "Analysis", "Compliance", ":material/policy:", "compliance"),
 ]
