@@ -38,5 +38,6 @@ PAGES: list[PageSpec] = [
     PageSpec("variants.py", "Discovery", "Variants & cases", ":material/alt_route:", "variants"),
     PageSpec("models.py", "Discovery", "Discovered model", ":material/schema:", "model"),
     PageSpec("performance.py", "Analysis", "Performance", ":material/speed:", "performance"),
+    PageSpec("kpis.py", "Analysis", "KPIs", ":material/monitoring:", "kpis"),
     PageSpec("compliance.py", "Analysis", "Compliance", ":material/policy:", "compliance"),
 ]
