@@ -221,9 +221,11 @@ def model_dot(model: DiscoveredModel, kind: Literal["bpmn", "petri"] = "bpmn") -
         if kind == "bpmn":
             if model.bpmn is None:
                 raise ValueError("this model has no BPMN form")
-            graph = bpmn_visualizer.apply(model.bpmn, parameters={"format": "svg"})
+            # Top to bottom: a long process laid out left to right shrinks to a sliver in the page.
+            graph = bpmn_visualizer.apply(model.bpmn, parameters={"format": "svg", "rankdir": "TB"})
         elif kind == "petri":
-            graph = petri_visualizer.apply(model.net, model.im, model.fm, parameters={"format": "svg"})
+            graph = petri_visualizer.apply(model.net, model.im, model.fm,
+                                           parameters={"format": "svg", "set_rankdir": "TB"})
         else:
             raise ValueError(f"unknown kind {kind!r}")
     return graph.source
