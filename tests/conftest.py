@@ -47,3 +47,24 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def csv_workspace(folder: Path, csv_text: str, **options) -> Path:
+    """Import `csv_text` as process "p" (with ImportOptions `options`) into a new workspace in `folder`."""
+    from ingest import ImportOptions, import_file
+
+    log = folder / "log.csv"
+    log.write_text(csv_text, encoding="utf-8")
+    path = folder / "ws.duckdb"
+    import_file(log, ImportOptions(process="p", **options), workspace=path)
+    return path
+
+
+def import_shipped(con, names: list[str]) -> None:
+    """Import the named logs of data/real into `con`, one process per file, with their demo options."""
+    from ingest import ImportOptions, import_file
+    from ingest.demo import LOG_OPTIONS, process_name
+
+    for name in names:
+        log = REAL_LOGS / name
+        import_file(log, ImportOptions(process=process_name(log), **LOG_OPTIONS.get(name, {})), con=con)

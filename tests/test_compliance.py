@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ingest import ImportOptions, connect, import_file
+from ingest import connect
 from mining import compliance
 from mining.filters import Filters
 from synthetic.export import load_into_workspace
 from synthetic.generate import GeneratedOrg, generate
-from tests.test_app_pages import ROOT, TIMEOUT, write
+from tests.conftest import csv_workspace
+from tests.test_app_pages import ROOT, TIMEOUT
 
 EVIL = "x'); DROP TABLE events; --"
 # c1: alice creates and approves (SoD), big enough and approved by a manager, paid after the approval.
@@ -54,10 +55,7 @@ def ts(text: str) -> pd.Timestamp:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny log imported as process "p"."""
-    folder = tmp_path_factory.mktemp("compliance")
-    path = folder / "ws.duckdb"
-    import_file(write(folder / "log.csv", LOG_CSV), ImportOptions(process="p"), workspace=path)
-    return path
+    return csv_workspace(tmp_path_factory.mktemp("compliance"), LOG_CSV)
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ingest import ImportOptions, connect, import_file
+from ingest import connect
 from mining import kpis
 from mining.filters import Filters
-from tests.test_app_pages import ROOT, TIMEOUT, write
+from tests.conftest import csv_workspace
+from tests.test_app_pages import ROOT, TIMEOUT
 
 # c1: Create, Approve order, Create again (rework A B A); all by people; 07:00-11:00 = 4 h, P1 (target 4 h: met).
 # c2: only a system (role 'system'); Check twice in a row (A A: no rework); 2 h, P2 (target 8 h: met). Touchless.
@@ -38,10 +39,7 @@ ALL = Filters(process="p")
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("kpis")
-    path = folder / "ws.duckdb"
-    import_file(write(folder / "log.csv", LOG_CSV), ImportOptions(process="p"), workspace=path)
-    return path
+    return csv_workspace(tmp_path_factory.mktemp("kpis"), LOG_CSV)
 
 
 @pytest.fixture

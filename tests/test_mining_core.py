@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from ingest import ImportOptions, connect, import_file
-from ingest.demo import LOG_OPTIONS, process_name
+from ingest.demo import process_name
 from mining import Filters, case_durations, case_selection, dfg, variants
-from tests.conftest import REAL_LOGS, write_csv
+from tests.conftest import REAL_LOGS, import_shipped, write_csv
 
 sys._pm4py_welcome_shown = True  # pm4py prints a banner on import otherwise
 import pm4py  # noqa: E402
@@ -29,9 +29,7 @@ def real_con(tmp_path_factory):
     """One workspace holding all eight shipped logs, one process per file."""
     path = tmp_path_factory.mktemp("real") / "ws.duckdb"
     con = connect(path)
-    for name in REAL:
-        log = REAL_LOGS / name
-        import_file(log, ImportOptions(process=process_name(log), **LOG_OPTIONS.get(name, {})), con=con)
+    import_shipped(con, REAL)
     yield con
     con.close()
 

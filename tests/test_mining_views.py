@@ -10,8 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import mining
-from ingest import ImportOptions, connect, import_file
-from tests.test_app_pages import MAIN, TIMEOUT, write
+from ingest import connect
+from tests.conftest import csv_workspace
+from tests.test_app_pages import MAIN, TIMEOUT
 
 # c1 and c2 follow Register -> Check -> Pay (Pay has no start time); c3 is a lone Register without a start.
 # In c2 alice registers (clerk) and checks (nurse): a role handover without a resource handover.
@@ -30,11 +31,7 @@ H = 3600.0
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny log imported as process "p"."""
-    folder = tmp_path_factory.mktemp("perf")
-    path = folder / "ws.duckdb"
-    import_file(write(folder / "log.csv", LOG_CSV), ImportOptions(process="p", case_attributes=["priority"]),
-                workspace=path)
-    return path
+    return csv_workspace(tmp_path_factory.mktemp("perf"), LOG_CSV, case_attributes=["priority"])
 
 
 @pytest.fixture

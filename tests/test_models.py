@@ -13,10 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest import ImportOptions, connect, import_file
-from ingest.demo import LOG_OPTIONS, process_name
+from ingest.demo import process_name
 from mining import Filters
 from mining.models import bpmn_xml, discover_model, model_dot, variant_counter, variant_log
-from tests.conftest import REAL_LOGS, write_csv
+from tests.conftest import REAL_LOGS, import_shipped, write_csv
 
 sys._pm4py_welcome_shown = True  # pm4py prints a banner on import otherwise
 import pm4py  # noqa: E402
@@ -30,9 +30,7 @@ PAGE = Path(__file__).resolve().parents[1] / "app" / "views" / "models.py"
 def real_con(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "ws.duckdb"
     con = connect(path)
-    for name in REAL:
-        log = REAL_LOGS / name
-        import_file(log, ImportOptions(process=process_name(log), **LOG_OPTIONS.get(name, {})), con=con)
+    import_shipped(con, REAL)
     yield con
     con.close()
 
