@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,3 +72,18 @@ def import_shipped(con, names: list[str]) -> None:
     for name in names:
         log = REAL_LOGS / name
         import_file(log, ImportOptions(process=process_name(log), **LOG_OPTIONS.get(name, {})), con=con)
+
+
+@contextmanager
+def workspace_locked(path: Path) -> Iterator[None]:
+    """Hold the workspace's DuckDB lock from another process for the duration of the block."""
+    # The holder blocks on its stdin, so closing it ends the holder: no timed sleep to outlive the test.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+         "sys.stdin.read()", str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.views import PAGES
 from ingest import ImportOptions, connect, import_file
+from tests.conftest import workspace_locked
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "app" / "main.py"
@@ -253,16 +254,10 @@ def test_cache_follows_the_workspace_version(workspace: Path, tmp_path: Path) ->
 
 
 def test_a_workspace_locked_by_another_program_is_reported(workspace: Path) -> None:
-    hold = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)"
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(workspace)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with workspace_locked(workspace):
         at = run_app()
         assert not at.exception
         assert "Cannot open the workspace" in texts(at.error)
-    finally:
-        holder.terminate()
-        holder.wait(timeout=10)
 
 
 def test_the_data_page_does_not_import_pm4py(workspace: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from ingest import ImportOptions, connect, import_file, workspace_path
 from ingest import migrations as m
-from tests.conftest import REPO, query, write_csv
+from tests.conftest import REPO, query, workspace_locked, write_csv
 
 ROWS = [{"case_id": "c1", "activity": "Approve", "timestamp": "2024-01-01T10:00:00", "resource": "Dr. Alice Smith",
          "requester": "bob@clinic.example"},
@@ -120,14 +120,8 @@ def test_cli_import_and_info(tmp_path, workspace):
 
 
 def test_cli_reports_a_locked_workspace_in_one_line(tmp_path, workspace):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from ingest import connect; c = connect(sys.argv[1]); print('ready', flush=True); "
-        "time.sleep(60)"), str(workspace)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    connect(workspace).close()
+    with workspace_locked(workspace):
         proc = _cli("import", str(write_csv(tmp_path / "x.csv", ROWS)), "-w", str(workspace))
         assert proc.returncode == 1
         assert proc.stderr.startswith("error: cannot open workspace") and proc.stderr.strip().count("\n") == 0
-    finally:
-        holder.kill()
-        holder.wait()
