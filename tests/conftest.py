@@ -87,3 +87,15 @@ def workspace_locked(path: Path) -> Iterator[None]:
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def demo_org(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Return (workspace path, manifest) of the demo organisation (seed 7, 12 months), generated once per run."""
+    from synthetic import generate
+    from synthetic.export import load_into_workspace
+
+    org = generate(seed=7)
+    path = tmp_path_factory.mktemp("demo_org") / "demo.duckdb"
+    load_into_workspace(org, path)
+    return path, org.manifest
