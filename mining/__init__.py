@@ -1,5 +1,6 @@
 """mining: read-only views over a workspace's canonical event table."""
 
+from mining.bottlenecks import BottleneckConfig, Bottlenecks, bottlenecks
 from mining.dfg import DFG, dfg
 from mining.filters import Filters, case_selection
 from mining.overview import activities, events_per_month, imports, processes, workspace_version
@@ -15,6 +16,7 @@ from mining.performance import (
 )
 from mining.process_map import ProcessMap, format_duration, process_map, to_dot
 from mining.quality import quality_report, rejected_rows
+from mining.rework import correction_activities, rework
 from mining.variants import case_durations, variants
 
 __all__ = [
@@ -23,4 +25,5 @@ __all__ = [
     "ProcessMap", "format_duration", "process_map", "to_dot",
     "activity_times", "arrival_heatmap", "case_attributes", "case_timeline", "handover_dot", "handovers",
     "resource_workload", "throughput",
+    "BottleneckConfig", "Bottlenecks", "bottlenecks", "correction_activities", "rework",
 ]
