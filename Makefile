@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 WORKSPACE ?= data/workspace.duckdb
 PORT ?= 8501
 
-.PHONY: app test setup demo browser lint bench clean
+.PHONY: app test setup demo browser graphviz lint bench clean
 
 app: setup demo
+	@$(MAKE) --no-print-directory graphviz || echo "Graphviz not installed: the app runs, SVG/PNG export of maps is off"
 	$(BIN)/twinflow app --workspace $(WORKSPACE) --port $(PORT)
 
-test: setup browser
+test: setup browser graphviz
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -36,6 +37,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Graphviz's dot lays out the SVG and PNG exports of maps (the app itself renders maps in the browser).
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 from dataclasses import dataclass
 
 import pandas as pd
@@ -173,3 +175,27 @@ def to_dot(pm: ProcessMap) -> str:
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} {_attrs(**attrs)};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+EXPORT_FORMATS = ("svg", "png")
+_NO_DOT = ("SVG and PNG export need Graphviz's dot program on the server (Debian: apt install graphviz; "
+           "`make app` and `make test` install it); the map itself renders in the browser without it")
+
+
+def graphviz_available() -> bool:
+    """Return whether Graphviz's dot program is on the PATH (needed for SVG and PNG export only)."""
+    return shutil.which("dot") is not None
+
+
+def render(dot: str, fmt: str = "svg", timeout_s: float = 60.0) -> bytes:
+    """Return the DOT text laid out by Graphviz's dot program as SVG or PNG bytes."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    program = shutil.which("dot")
+    if program is None:
+        raise RuntimeError(_NO_DOT)
+    done = subprocess.run([program, f"-T{fmt}"], input=dot.encode("utf-8"), capture_output=True,
+                          timeout=timeout_s, check=False)
+    if done.returncode != 0:
+        raise ValueError(f"Graphviz could not lay out the map: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout

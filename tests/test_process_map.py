@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mining import DFG, process_map, to_dot
-from mining.process_map import END, START, format_count, format_duration
+from mining.process_map import END, START, format_count, format_duration, render
 from tests.test_app_pages import MAIN, TIMEOUT, build_workspace, write
 
 PAGE = "views/process_map.py"
@@ -103,6 +104,29 @@ def test_dot_text() -> None:
     odd = tiny_dfg()
     odd.activities.loc[0, "activity"] = 'Say "hi" \\ bye'
     assert 'label="Say \\"hi\\" \\\\ bye\\n100"' in to_dot(process_map(odd))
+
+
+def test_export_as_svg_and_png() -> None:
+    dot = to_dot(process_map(tiny_dfg()))
+    svg = render(dot, "svg").decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    # Every activity label of the map is in the picture.
+    for name in tiny_dfg().activities.activity:
+        assert name in svg
+    assert render(dot, "png").startswith(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ValueError, match="export format"):
+        render(dot, "pdf")
+    with pytest.raises(ValueError, match="Graphviz could not lay out"):
+        render("digraph {", "svg")
+
+
+def test_export_without_graphviz_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # mining.process_map is also the name of a function in the package namespace: fetch the module itself.
+    process_map_module = importlib.import_module("mining.process_map")
+    monkeypatch.setattr(process_map_module.shutil, "which", lambda name: None)
+    assert not process_map_module.graphviz_available()
+    with pytest.raises(RuntimeError, match="apt install graphviz"):
+        render("digraph { a }", "svg")
 
 
 def dot_nodes(dot: str) -> int:
