@@ -1,4 +1,5 @@
-"""The `twinflow` command line: import files, show what a workspace holds, build the demo, start the app."""
+"""The `twinflow` command line: import files, show what a workspace holds, build the demo, start the app, and
+the mining commands of app/cli_mining.py (map, variants, bottlenecks, rework, kpis, compliance)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import mining
+from app import cli_mining
 from ingest import ImportFailed, ImportOptions, connect, import_file, workspace_path
 from synthetic.demo import build_demo
 
@@ -176,6 +178,9 @@ def app(
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.maxUploadSize", "2048", "--client.toolbarMode", "minimal"]
     raise typer.Exit(subprocess.call(command, env=env))
+
+
+cli_mining.register(cli)
 
 
 def main() -> None:

@@ -1,0 +1,294 @@
+"""The mining commands of the `twinflow` CLI: maps, variants, bottlenecks, rework, KPIs and compliance.
+
+Each command takes a process and the shared filters as options, and prints a table (or writes CSV or JSON).
+app/cli.py registers them; they call mining/ only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import pandas as pd
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+import mining
+from ingest import connect, workspace_path
+from mining import compliance, kpis
+from mining.bottlenecks import default_config as bottleneck_config
+from mining.process_map import EXPORT_FORMATS, METRICS, render
+
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class Output(StrEnum):
+    """How a command prints its result."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+Process = Annotated[str, typer.Argument(help="Process name (see `twinflow info`).")]
+WorkspaceOpt = Annotated[Path | None, typer.Option(
+    "--workspace", "-w", help="Workspace file (default: $TWINFLOW_WORKSPACE or data/workspace.duckdb).")]
+Site = Annotated[str | None, typer.Option(help="Only cases of this site.")]
+Department = Annotated[str | None, typer.Option(help="Only cases of this department.")]
+Attr = Annotated[list[str] | None, typer.Option(
+    "--attr", help="Only cases whose attribute KEY has VALUE, as KEY=VALUE (repeatable).")]
+From = Annotated[datetime | None, typer.Option("--from", help="Time window start (UTC unless an offset is given).")]
+To = Annotated[datetime | None, typer.Option("--to", help="Time window end, exclusive.")]
+Mode = Annotated[str, typer.Option(help="Cases that 'started', 'ended' or were 'active' in the window.")]
+With = Annotated[list[str] | None, typer.Option("--with", help="Only cases containing this activity (repeatable).")]
+Without = Annotated[list[str] | None, typer.Option("--without", help="Only cases without this activity.")]
+MinHours = Annotated[float | None, typer.Option("--min-hours", help="Shortest case duration, hours.")]
+MaxHours = Annotated[float | None, typer.Option("--max-hours", help="Longest case duration, hours.")]
+Format = Annotated[Output, typer.Option("--output", "-o", help="table, csv or json.")]
+OutFile = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")]
+
+
+def filters_from_options(process: str, site: str | None = None, department: str | None = None,
+                         attr: list[str] | None = None, time_from: datetime | None = None,
+                         time_to: datetime | None = None, time_mode: str = "active",
+                         with_: list[str] | None = None, without: list[str] | None = None,
+                         min_hours: float | None = None, max_hours: float | None = None) -> mining.Filters:
+    """Return the Filters the command-line options describe, or exit with a one-line error."""
+    attributes: dict[str, str] = {}
+    for item in attr or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"--attr takes KEY=VALUE, not {item!r}")
+        attributes[key] = value
+    if site is not None:
+        attributes["site"] = site
+    if department is not None:
+        attributes["department"] = department
+    try:
+        return mining.Filters(
+            process=process, attributes=attributes, time_from=time_from, time_to=time_to, time_mode=time_mode,
+            activities_present=with_ or [], activities_absent=without or [],
+            duration_min_s=None if min_hours is None else min_hours * 3600,
+            duration_max_s=None if max_hours is None else max_hours * 3600)
+    except ValidationError as exc:
+        _fail("; ".join(e["msg"] for e in exc.errors()))
+        raise  # unreachable: _fail exits
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _connect(workspace: Path | None, process: str) -> duckdb.DuckDBPyConnection:
+    path = workspace_path(workspace)
+    if not path.exists():
+        _fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
+    try:
+        con = connect(path, read_only=True)
+    except duckdb.Error as exc:
+        _fail(f"cannot open workspace {path}: {str(exc).splitlines()[0]}")
+    known = mining.processes(con)["process"].tolist()
+    if process not in known:
+        con.close()
+        _fail(f"no process {process!r} in {path}; known: {', '.join(known) or 'none'}")
+    return con
+
+
+def emit(df: pd.DataFrame, fmt: Output, out_file: Path | None = None, title: str | None = None) -> None:
+    """Print `df` as a table, CSV or JSON records (or write it to `out_file`)."""
+    if fmt is Output.csv:
+        text = df.to_csv(index=False)
+    elif fmt is Output.json:
+        text = json.dumps(df.to_dict("records"), default=str, indent=1)
+    else:
+        if out_file is not None:
+            _fail("--out needs --output csv or json")
+        table = Table(*[str(c) for c in df.columns], title=title)
+        for row in df.itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        out.print(table)
+        return
+    if out_file is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out_file}", highlight=False)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, list | tuple):
+        return " → ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def map_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    metric: Annotated[str, typer.Option(help=f"Edge labels: {', '.join(METRICS)}.")] = "frequency",
+    activities: Annotated[float, typer.Option(help="Share of activities kept, 0-1.")] = 1.0,
+    paths: Annotated[float, typer.Option(help="Share of paths kept, 0-1.")] = 1.0,
+    fmt: Annotated[str, typer.Option("--format", help="dot, svg or png.")] = "dot",
+    out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """Draw the process map (directly-follows graph) as DOT, SVG or PNG."""
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    if fmt not in ("dot", *EXPORT_FORMATS):
+        _fail(f"--format must be dot, svg or png, not {fmt!r}")
+    if fmt == "png" and out_file is None:
+        _fail("PNG is binary: give --out FILE")
+    con = _connect(workspace, process)
+    try:
+        pm = mining.process_map(mining.dfg(con, filters), activities, paths, metric)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    dot = mining.to_dot(pm)
+    try:
+        data = dot.encode() if fmt == "dot" else render(dot, fmt)
+    except (RuntimeError, ValueError) as exc:
+        _fail(str(exc))
+    if out_file is None:
+        print(data.decode(), end="")
+    else:
+        out_file.write_bytes(data)
+        err.print(f"wrote {out_file}", highlight=False)
+
+
+def variants_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    top: Annotated[int, typer.Option(help="Show this many variants.")] = 20,
+    output: Format = Output.table, out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """List the most frequent variants with their cases, coverage and median duration."""
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    con = _connect(workspace, process)
+    try:
+        found = mining.variants(con, filters, top=top)
+    finally:
+        con.close()
+    emit(found, output, out_file, title=f"{process}: top variants")
+
+
+def bottlenecks_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    by: Annotated[str, typer.Option(help="Ranking to print: activities, transitions or resources.")] = "activities",
+    timezone: Annotated[str, typer.Option(help="Zone in which weekdays are read.")] = "UTC",
+    min_events: Annotated[int, typer.Option(
+        help="Fewest events behind a statement about a segment, weekday or date-driven step.")] = 20,
+    output: Format = Output.table, out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """Print the bottleneck findings and the ranking of activities, transitions or resources by waiting."""
+    if by not in ("activities", "transitions", "resources"):
+        _fail(f"--by must be activities, transitions or resources, not {by!r}")
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    con = _connect(workspace, process)
+    try:
+        config = bottleneck_config(process, timezone).model_copy(update={"min_events": min_events})
+        found = mining.bottlenecks(con, filters, config)
+    except duckdb.Error as exc:
+        _fail(str(exc).splitlines()[0])
+    finally:
+        con.close()
+    ranking: pd.DataFrame = getattr(found, by)
+    if output is Output.table:
+        for i, finding in enumerate(found.findings, 1):
+            out.print(f"{i:>2}. {finding}", highlight=False)
+        ranking = ranking.drop(columns=["finding", "why"], errors="ignore")
+    emit(ranking, output, out_file, title=f"{process}: {by} by waiting for people")
+
+
+def rework_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    output: Format = Output.table, out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """List the activities that are rework (repeats and corrections), most cases first."""
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    con = _connect(workspace, process)
+    try:
+        found = mining.rework(con, filters)
+    finally:
+        con.close()
+    emit(found, output, out_file, title=f"{process}: rework")
+
+
+def kpis_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    output: Format = Output.table, out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """Print the KPIs of the process (definitions: see the KPIs page or mining/kpis.py)."""
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    con = _connect(workspace, process)
+    try:
+        found = kpis.kpi_summary(con, filters, kpis.default_config(process))
+    finally:
+        con.close()
+    emit(found, output, out_file, title=f"{process}: KPIs")
+
+
+def compliance_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    violations: Annotated[bool, typer.Option("--violations", help="List every violating case.")] = False,
+    output: Format = Output.table, out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """Check the default compliance rules of the process and print violations per rule."""
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    rules = compliance.DEFAULT_RULES.get(process, [])
+    if not rules:
+        _fail(f"no compliance rules are configured for {process!r}")
+    con = _connect(workspace, process)
+    try:
+        if violations:
+            found = pd.concat([compliance.check(con, filters, r).assign(rule=r.name) for r in rules],
+                              ignore_index=True)
+        else:
+            found = compliance.compliance_summary(con, filters, rules)
+    finally:
+        con.close()
+    emit(found, output, out_file, title=f"{process}: compliance")
+
+
+COMMANDS = {
+    "map": map_command, "variants": variants_command, "bottlenecks": bottlenecks_command,
+    "rework": rework_command, "kpis": kpis_command, "compliance": compliance_command,
+}
+
+
+def register(cli: typer.Typer) -> None:
+    """Add the mining commands to the `twinflow` command line."""
+    for name, command in COMMANDS.items():
+        cli.command(name)(command)
