@@ -1,5 +1,6 @@
 """mining: read-only views over a workspace's canonical event table."""
 
+from mining.automation import AutomationConfig, automation_candidates
 from mining.bottlenecks import BottleneckConfig, Bottlenecks, bottlenecks
 from mining.dfg import DFG, dfg
 from mining.filters import Filters, case_selection
@@ -25,5 +26,6 @@ __all__ = [
     "ProcessMap", "format_duration", "process_map", "to_dot",
     "activity_times", "arrival_heatmap", "case_attributes", "case_timeline", "handover_dot", "handovers",
     "resource_workload", "throughput",
+    "AutomationConfig", "automation_candidates",
     "BottleneckConfig", "Bottlenecks", "bottlenecks", "correction_activities", "rework",
 ]
