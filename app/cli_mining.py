@@ -1,4 +1,5 @@
-"""The mining commands of the `twinflow` CLI: maps, variants, bottlenecks, rework, KPIs and compliance.
+"""The mining commands of the `twinflow` CLI: maps, variants, bottlenecks, rework, KPIs, compliance and
+automation candidates.
 
 Each command takes a process and the shared filters as options, and prints a table (or writes CSV or JSON).
 app/cli.py registers them; they call mining/ only.
@@ -23,6 +24,7 @@ from rich.table import Table
 import mining
 from ingest import connect, workspace_path
 from mining import compliance, kpis
+from mining.automation import automation_candidates, default_automation_config
 from mining.bottlenecks import default_config as bottleneck_config
 from mining.process_map import EXPORT_FORMATS, METRICS, render
 
@@ -282,9 +284,30 @@ def compliance_command(
     emit(found, output, out_file, title=f"{process}: compliance")
 
 
+def automation_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    output: Format = Output.table, out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """Rank the activities as automation candidates: value, feasibility, control class and the reason."""
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    con = _connect(workspace, process)
+    try:
+        found = automation_candidates(con, filters, default_automation_config(process))
+    finally:
+        con.close()
+    if output is Output.table:
+        found = found[["rank", "activity", "recommendation", "control_class", "value", "feasibility", "reason"]]
+    emit(found, output, out_file, title=f"{process}: automation candidates")
+
+
 COMMANDS = {
     "map": map_command, "variants": variants_command, "bottlenecks": bottlenecks_command,
     "rework": rework_command, "kpis": kpis_command, "compliance": compliance_command,
+    "automation": automation_command,
 }
 
 

@@ -25,7 +25,7 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("command", ["map", "variants", "bottlenecks", "rework", "kpis", "compliance"])
+@pytest.mark.parametrize("command", ["map", "variants", "bottlenecks", "rework", "kpis", "compliance", "automation"])
 def test_help(command):
     code, stdout, _ = run(command, "--help")
     assert code == 0 and "--site" in stdout and "--with" in stdout
@@ -54,6 +54,15 @@ def test_rework_variants_and_kpis_as_csv_and_json(ws, tmp_path: Path):
     assert code == 0
     kpis = {r["kpi"]: r for r in json.loads(out.read_text())}
     assert kpis["cycle time (median)"]["cases"] == 4
+
+
+def test_automation_ranks_activities(ws):
+    code, stdout, _ = run("automation", "p", "-w", ws, "-o", "json")
+    assert code == 0
+    rows = json.loads(stdout)
+    assert {r["activity"] for r in rows} == {"Receive", "Approve", "Pay"}
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert next(r for r in rows if r["activity"] == "Pay")["control_class"] == "financial"
 
 
 def test_map_exports_dot_svg_and_png(ws, tmp_path: Path):
