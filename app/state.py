@@ -18,6 +18,8 @@ T = TypeVar("T")
 
 WORKSPACE_KEY = "workspace"
 PROCESS_KEY = "process"
+# Sidebar filter choices per process ({process: {filter: value}}), see app/filters.py.
+FILTERS_KEY = "filters"
 _PICK_KEY = "_workspace_pick"
 _TYPED_KEY = "_workspace_typed"
 _NOTICE_KEY = "_workspace_notice"
@@ -80,6 +82,8 @@ def _typed() -> None:
 def _switch(path: Path) -> None:
     st.session_state[WORKSPACE_KEY] = str(path)
     st.session_state.pop(PROCESS_KEY, None)
+    # Another workspace may hold a process of the same name with other activities and values.
+    st.session_state.pop(FILTERS_KEY, None)
 
 
 def page_process(title: str) -> str:
@@ -131,7 +135,26 @@ def workspace_version(path: Path | None = None) -> tuple[int, int]:
     path = path or current_workspace()
     if not path.exists():
         return (0, 0)
-    with connection(path) as con:
+    return _version(str(path), _file_stamp(path))
+
+
+def _file_stamp(path: Path) -> tuple:
+    # A commit rewrites the database file or its write-ahead log: while neither changes, neither does the
+    # version, and a stat is much cheaper than opening the workspace for every cached query of a run.
+    stamp = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            info = file.stat()
+        except FileNotFoundError:
+            stamp.append(None)
+        else:
+            stamp.append((info.st_mtime_ns, info.st_size))
+    return tuple(stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _version(path: str, stamp: tuple) -> tuple[int, int]:
+    with connection(Path(path)) as con:
         return mining.workspace_version(con)
 
 

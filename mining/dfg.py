@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 
 from mining.cases import EVENT_ORDER
-from mining.filters import Filters, case_selection
+from mining.filters import Filters, case_selection, in_selection
 
 
 @dataclass
@@ -33,52 +33,41 @@ class DFG:
 def dfg(con: duckdb.DuckDBPyConnection, filters: Filters) -> DFG:
     """Return the directly-follows graph of the cases passing `filters`, with waiting times per edge."""
     selection, params = case_selection(filters)
-    events = f"""
+    # One window pass over the events feeds all four tables: the steps are materialised once, not per table.
+    found = con.execute(f"""
         WITH selected AS ({selection}),
-        ev AS (
-            SELECT e.case_id, e.activity, e.start_time, e.end_time, e.event_id
-            FROM events e JOIN selected USING (case_id)
-            WHERE e.process = $f_process
-        )
-    """
-    edges = con.execute(f"""
-        {events},
-        steps AS (
-            SELECT case_id, activity AS source, end_time AS source_end,
+        steps AS MATERIALIZED (
+            SELECT case_id, activity,
                    lead(activity) OVER w AS target,
-                   lead(coalesce(start_time, end_time)) OVER w AS target_time
-            FROM ev
+                   epoch(lead(coalesce(start_time, end_time)) OVER w - end_time) AS wait_s,
+                   row_number() OVER w = 1 AS is_first
+            FROM events
+            WHERE process = $f_process AND {in_selection(filters)}
             WINDOW w AS (PARTITION BY case_id ORDER BY {EVENT_ORDER})
-        ),
-        waits AS (
-            SELECT case_id, source, target, epoch(target_time - source_end) AS wait_s
-            FROM steps WHERE target IS NOT NULL
         )
-        SELECT source, target, count(*) AS frequency, count(DISTINCT case_id) AS cases,
+        SELECT 0 AS part, activity AS source, target, count(*) AS frequency, count(DISTINCT case_id) AS cases,
                median(wait_s) AS wait_median_s, avg(wait_s) AS wait_mean_s,
                quantile_cont(wait_s, 0.9) AS wait_p90_s, sum(wait_s) AS wait_total_s
-        FROM waits
-        GROUP BY source, target
-        ORDER BY frequency DESC, source, target
-    """, params).df()
-    activities = con.execute(f"""
-        {events}
-        SELECT activity, count(*) AS events, count(DISTINCT case_id) AS cases
-        FROM ev GROUP BY activity ORDER BY events DESC, activity
-    """, params).df()
-    ends = con.execute(f"""
-        {events},
-        ends AS (
-            SELECT case_id,
-                   first(activity ORDER BY {EVENT_ORDER}) AS first_activity,
-                   last(activity ORDER BY {EVENT_ORDER}) AS last_activity
-            FROM ev GROUP BY case_id
-        )
-        SELECT 'start' AS side, first_activity AS activity, count(*) AS cases FROM ends GROUP BY first_activity
+        FROM steps WHERE target IS NOT NULL GROUP BY activity, target
         UNION ALL
-        SELECT 'end', last_activity, count(*) FROM ends GROUP BY last_activity
-        ORDER BY side, cases DESC, activity
+        SELECT 1, activity, NULL, count(*), count(DISTINCT case_id), NULL, NULL, NULL, NULL
+        FROM steps GROUP BY activity
+        UNION ALL
+        SELECT 2, activity, NULL, count(*), count(*), NULL, NULL, NULL, NULL
+        FROM steps WHERE is_first GROUP BY activity
+        UNION ALL
+        SELECT 3, activity, NULL, count(*), count(*), NULL, NULL, NULL, NULL
+        FROM steps WHERE target IS NULL GROUP BY activity
+        ORDER BY part, frequency DESC, source, target
     """, params).df()
-    start = ends[ends.side == "start"].drop(columns="side").reset_index(drop=True)
-    end = ends[ends.side == "end"].drop(columns="side").reset_index(drop=True)
-    return DFG(edges=edges, activities=activities, start_activities=start, end_activities=end)
+
+    def part(number: int, columns: list[str], names: dict[str, str]) -> pd.DataFrame:
+        return found[found.part == number][columns].rename(columns=names).reset_index(drop=True)
+
+    return DFG(
+        edges=part(0, ["source", "target", "frequency", "cases", "wait_median_s", "wait_mean_s", "wait_p90_s",
+                       "wait_total_s"], {}),
+        activities=part(1, ["source", "frequency", "cases"], {"source": "activity", "frequency": "events"}),
+        start_activities=part(2, ["source", "cases"], {"source": "activity"}),
+        end_activities=part(3, ["source", "cases"], {"source": "activity"}),
+    )

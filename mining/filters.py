@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
+import duckdb
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mining.cases import CASE_SUMMARY_SQL
+from mining.cases import CASE_SUMMARY_SQL, EVENT_ORDER, sequence_key_sql, variant_of_keys_sql
 
 # Case attributes stored as typed columns of `cases`; any other key is looked up in cases.attributes (JSON).
 # Only these names ever become SQL text: every other piece of user input is a bound parameter.
@@ -53,27 +55,50 @@ class Filters(BaseModel):
         return self
 
 
+def is_unfiltered(filters: Filters) -> bool:
+    """True when no criterion is set, so that every case of the process passes."""
+    return (filters.time_from is None and filters.time_to is None and not filters.attributes
+            and not filters.activities_present and not filters.activities_absent
+            and filters.duration_min_s is None and filters.duration_max_s is None
+            and not filters.start_activities and not filters.end_activities and not filters.variants)
+
+
+def in_selection(filters: Filters, column: str = "case_id") -> str:
+    """Return an SQL condition that `column` names a passing case. Without criteria it is `true`, so that a view
+    of the whole process pays for no join; else a semi-join on the CTE `selected` (a `case_selection` body),
+    which the query must then define."""
+    return "true" if is_unfiltered(filters) else f"{column} IN (SELECT case_id FROM selected)"
+
+
 def case_selection(filters: Filters) -> tuple[str, dict]:
     """Return (SQL selecting the case_id of every passing case, its named parameters); use it as a CTE body."""
     params: dict = {"f_process": filters.process}
     where: list[str] = []
+    # Per-case aggregates over the events: only those some criterion needs are computed, because the ordered
+    # ones (sequence, first and last activity) cost far more than the rest.
+    aggregates: list[str] = []
 
     def bind(name: str, value: object) -> str:
         params[name] = value
         return f"${name}"
 
+    span = ["min(coalesce(start_time, end_time)) AS case_start", "max(end_time) AS case_end",
+            "epoch(max(end_time) - min(coalesce(start_time, end_time))) AS duration_s"]
+    if (filters.time_from is not None or filters.time_to is not None or filters.duration_min_s is not None
+            or filters.duration_max_s is not None):
+        aggregates += span
     if filters.time_from is not None or filters.time_to is not None:
         lo = bind("f_from", filters.time_from) if filters.time_from is not None else None
         hi = bind("f_to", filters.time_to) if filters.time_to is not None else None
         if filters.time_mode == "started":
-            where += [f"s.case_start >= {lo}"] if lo else []
-            where += [f"s.case_start < {hi}"] if hi else []
+            where += [f"case_start >= {lo}"] if lo else []
+            where += [f"case_start < {hi}"] if hi else []
         elif filters.time_mode == "ended":
-            where += [f"s.case_end >= {lo}"] if lo else []
-            where += [f"s.case_end < {hi}"] if hi else []
+            where += [f"case_end >= {lo}"] if lo else []
+            where += [f"case_end < {hi}"] if hi else []
         else:  # active: the case's span [start, end] overlaps [from, to)
-            where += [f"s.case_end >= {lo}"] if lo else []
-            where += [f"s.case_start < {hi}"] if hi else []
+            where += [f"case_end >= {lo}"] if lo else []
+            where += [f"case_start < {hi}"] if hi else []
     for i, (key, value) in enumerate(sorted(filters.attributes.items())):
         v = bind(f"f_value_{i}", value)
         if key in TYPED_CASE_COLUMNS:
@@ -83,23 +108,89 @@ def case_selection(filters: Filters) -> tuple[str, dict]:
             k = bind(f"f_key_{i}", key)
             where.append(f"""json_extract_string(c.attributes, '$."' || replace({k}, '"', '\\"') || '"') = {v}""")
     if filters.activities_present:
-        where.append(f"list_has_all(s.activities, {bind('f_present', filters.activities_present)})")
+        # One plain boolean aggregate per activity: far cheaper than collecting the case's activities in a list.
+        for i, name in enumerate(dict.fromkeys(filters.activities_present)):
+            aggregates.append(f"bool_or(activity = {bind(f'f_present_{i}', name)}) AS has_present_{i}")
+            where.append(f"has_present_{i}")
     if filters.activities_absent:
-        where.append(f"NOT list_has_any(s.activities, {bind('f_absent', filters.activities_absent)})")
+        absent = bind("f_absent", filters.activities_absent)
+        aggregates.append(f"count(*) FILTER (WHERE list_contains({absent}::VARCHAR[], activity)) AS n_absent")
+        where.append("n_absent = 0")
     if filters.duration_min_s is not None:
-        where.append(f"s.duration_s >= {bind('f_duration_min', filters.duration_min_s)}")
+        where.append(f"duration_s >= {bind('f_duration_min', filters.duration_min_s)}")
     if filters.duration_max_s is not None:
-        where.append(f"s.duration_s <= {bind('f_duration_max', filters.duration_max_s)}")
+        where.append(f"duration_s <= {bind('f_duration_max', filters.duration_max_s)}")
     if filters.start_activities:
-        where.append(f"list_contains({bind('f_starts', filters.start_activities)}, s.activities[1])")
+        aggregates.append(f"first(activity ORDER BY {EVENT_ORDER}) AS first_activity")
+        where.append(f"list_contains({bind('f_starts', filters.start_activities)}::VARCHAR[], first_activity)")
     if filters.end_activities:
-        where.append(f"list_contains({bind('f_ends', filters.end_activities)}, s.activities[-1])")
+        aggregates.append(f"last(activity ORDER BY {EVENT_ORDER}) AS last_activity")
+        where.append(f"list_contains({bind('f_ends', filters.end_activities)}::VARCHAR[], last_activity)")
+    events = "SELECT * FROM events WHERE process = $f_process"
+    prefix = ""
     if filters.variants:
-        where.append(f"list_contains({bind('f_variants', filters.variants)}, s.variant_id)")
+        # Variant ids are md5s of whole sequences: compute them for one example case per sequence key only.
+        prefix = f"WITH keyed AS MATERIALIZED ({sequence_key_sql(events)})"
+        source = f"(SELECT k.*, v.variant_id FROM keyed k JOIN ({variant_of_keys_sql('keyed')}) v " \
+                 "USING (seq_hash, n_events)) s"
+        rest = [a for a in aggregates if a not in span]
+        if rest:
+            source += f" JOIN (SELECT case_id, {', '.join(rest)} FROM events WHERE process = $f_process " \
+                      "GROUP BY case_id) a USING (case_id)"
+        where.append(f"list_contains({bind('f_variants', filters.variants)}::VARCHAR[], variant_id)")
+    elif aggregates:
+        source = f"(SELECT case_id, {', '.join(aggregates)} FROM events WHERE process = $f_process " \
+                 "GROUP BY case_id) s"
+    else:
+        source = "(SELECT DISTINCT case_id FROM events WHERE process = $f_process) s"
+    if filters.attributes:
+        source += " JOIN cases c ON c.process = $f_process AND c.case_id = s.case_id"
     sql = f"""
+        {prefix}
         SELECT s.case_id
-        FROM ({CASE_SUMMARY_SQL}) s
-        LEFT JOIN cases c ON c.process = $f_process AND c.case_id = s.case_id
+        FROM {source}
         WHERE {' AND '.join(where) or 'true'}
     """
     return sql, params
+
+
+def case_count(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
+    """Return the number of cases that pass the filters."""
+    selection, params = case_selection(filters)
+    return int(con.execute(f"SELECT count(*) FROM ({selection})", params).fetchone()[0])
+
+
+def attribute_values(con: duckdb.DuckDBPyConnection, process: str, limit: int = 200) -> pd.DataFrame:
+    """Return key, value and cases for the case attributes of a process (typed columns and JSON keys), at most
+    `limit` values per key, the most common first."""
+    typed = " UNION ALL ".join(f"SELECT '{c}' AS key, {c} AS value FROM c" for c in TYPED_CASE_COLUMNS)
+    return con.execute(f"""
+        WITH c AS (SELECT * FROM cases WHERE process = $process),
+        extra AS (
+            SELECT k AS key,
+                   json_extract_string(c.attributes, '$."' || replace(k, '"', '\\"') || '"') AS value
+            FROM c, unnest(json_keys(c.attributes)) AS t(k)
+            WHERE c.attributes IS NOT NULL AND NOT list_contains($typed, k)
+        ),
+        counted AS (
+            SELECT key, value, count(*) AS cases
+            FROM ({typed} UNION ALL SELECT key, value FROM extra)
+            WHERE value IS NOT NULL
+            GROUP BY key, value
+        )
+        SELECT key, value, cases FROM counted
+        QUALIFY row_number() OVER (PARTITION BY key ORDER BY cases DESC, value) <= $limit
+        ORDER BY key, cases DESC, value
+    """, {"process": process, "typed": list(TYPED_CASE_COLUMNS), "limit": int(limit)}).df()
+
+
+def boundary_activities(con: duckdb.DuckDBPyConnection, process: str) -> pd.DataFrame:
+    """Return activity, starts and ends: how many cases of the process begin and finish with each activity."""
+    return con.execute(f"""
+        WITH s AS ({CASE_SUMMARY_SQL})
+        SELECT activity, sum(starts)::BIGINT AS starts, sum(ends)::BIGINT AS ends
+        FROM (SELECT activities[1] AS activity, 1 AS starts, 0 AS ends FROM s
+              UNION ALL SELECT activities[-1], 0, 1 FROM s)
+        GROUP BY activity
+        ORDER BY sum(starts) + sum(ends) DESC, activity
+    """, {"f_process": process}).df()

@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from mining.cases import CASE_SUMMARY_SQL, EVENT_ORDER
-from mining.filters import TYPED_CASE_COLUMNS, Filters, case_selection
+from mining.cases import EVENT_ORDER
+from mining.filters import TYPED_CASE_COLUMNS, Filters, case_selection, in_selection
 from synthetic.params import ServiceParams
 
 SYSTEM_ROLE = "system"
@@ -119,7 +119,7 @@ def _params(filters: Filters, config: KpiConfig) -> tuple[str, dict]:
 
 
 # Events of the selected cases in case order with their position, the previous event's end and whether they are
-# a manual touch; needs `selected`.
+# a manual touch; needs `selected` unless the filters are empty (format it with in_selection).
 _EVENTS_SQL = f"""
     ev AS (
         SELECT e.case_id, e.event_id, e.activity, e.start_time, e.end_time, e.resource, e.role,
@@ -127,8 +127,8 @@ _EVENTS_SQL = f"""
                lag(e.end_time) OVER w AS prev_end,
                (e.resource IS NOT NULL AND coalesce(e.role, '') <> $k_system_role
                 AND NOT list_contains($k_systems::VARCHAR[], e.resource)) AS manual
-        FROM events e JOIN selected USING (case_id)
-        WHERE e.process = $f_process
+        FROM events e
+        WHERE e.process = $f_process AND {{in_selection}}
         WINDOW w AS (PARTITION BY e.case_id ORDER BY {EVENT_ORDER})
     ),
     reworked AS (
@@ -137,6 +137,10 @@ _EVENTS_SQL = f"""
         HAVING max(position) - min(position) + 1 > count(*)
     )
 """
+
+
+def _events_sql(filters: Filters) -> str:
+    return _EVENTS_SQL.format(in_selection=in_selection(filters, "e.case_id"))
 
 
 def kpis_per_case(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiConfig) -> pd.DataFrame:
@@ -150,12 +154,12 @@ def kpis_per_case(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiC
         sla_value = """json_extract_string(c.attributes, '$."' || replace($k_sla_attr, '"', '\\"') || '"')"""
     if config.sla_until_activity is not None:
         params["k_sla_until"] = config.sla_until_activity
-        sla_stop, sla_end = "min(end_time) FILTER (WHERE activity = $k_sla_until)", "coalesce(p.sla_end, s.case_end)"
+        sla_stop, sla_end = "min(end_time) FILTER (WHERE activity = $k_sla_until)", "coalesce(s.sla_end, s.case_end)"
     else:
         sla_stop, sla_end = "NULL", "s.case_end"
     found = _run(con, f"""
         WITH selected AS ({selection}),
-        {_EVENTS_SQL},
+        {_events_sql(filters)},
         per_event AS (
             SELECT case_id,
                    count(*) FILTER (WHERE manual) AS manual_touches,
@@ -165,19 +169,20 @@ def kpis_per_case(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiC
                                 $k_default_minutes)
                        * coalesce(($k_rate_values::DOUBLE[])[list_position($k_rate_keys::VARCHAR[], role)],
                                   $k_default_rate) / 60.0) FILTER (WHERE manual), 0) AS cost,
-                   {sla_stop} AS sla_end
+                   {sla_stop} AS sla_end,
+                   min(coalesce(start_time, end_time)) AS case_start, max(end_time) AS case_end,
+                   epoch(max(end_time) - min(coalesce(start_time, end_time))) AS duration_s
             FROM ev GROUP BY case_id
         ),
-        summary AS (SELECT s.* FROM ({CASE_SUMMARY_SQL}) s JOIN selected USING (case_id)),
         targets AS (
-            SELECT s.case_id, ($k_sla_hours::DOUBLE[])[list_position($k_sla_keys::VARCHAR[], {sla_value})] AS target
-            FROM summary s LEFT JOIN cases c ON c.process = $f_process AND c.case_id = s.case_id
+            SELECT p.case_id, ($k_sla_hours::DOUBLE[])[list_position($k_sla_keys::VARCHAR[], {sla_value})] AS target
+            FROM per_event p LEFT JOIN cases c ON c.process = $f_process AND c.case_id = p.case_id
         )
         SELECT s.case_id, s.duration_s / 3600.0 AS cycle_time_h,
-               p.manual_touches = 0 AS touchless, p.exception,
+               s.manual_touches = 0 AS touchless, s.exception,
                s.case_id IN (SELECT case_id FROM reworked) AS rework,
-               p.manual_touches, t.target, epoch({sla_end} - s.case_start) / 3600.0 AS sla_h, p.cost
-        FROM summary s JOIN per_event p USING (case_id) JOIN targets t USING (case_id)
+               s.manual_touches, t.target, epoch({sla_end} - s.case_start) / 3600.0 AS sla_h, s.cost
+        FROM per_event s JOIN targets t USING (case_id)
         ORDER BY s.case_id
     """, params)
     found["first_time_right"] = ~(found["rework"].astype(bool) | found["exception"].astype(bool))
@@ -220,7 +225,7 @@ def approval_turnaround(con: duckdb.DuckDBPyConnection, filters: Filters, config
     selection, params = _params(filters, config)
     found = _run(con, f"""
         WITH selected AS ({selection}),
-        {_EVENTS_SQL},
+        {_events_sql(filters)},
         approvals AS (
             SELECT activity, epoch(end_time - prev_end) / 3600.0 AS hours
             FROM ev
@@ -242,7 +247,7 @@ def rework_by_activity(con: duckdb.DuckDBPyConnection, filters: Filters, config:
     selection, params = _params(filters, config)
     found = _run(con, f"""
         WITH selected AS ({selection}),
-        {_EVENTS_SQL}
+        {_events_sql(filters)}
         SELECT activity, count(*) AS cases, count(*) / (SELECT count(*) FROM selected) AS share
         FROM reworked GROUP BY activity
         ORDER BY cases DESC, activity

@@ -14,19 +14,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import pandas as pd
 
-from mining.cases import CASE_SUMMARY_SQL, EVENT_ORDER
-from mining.filters import Filters, case_selection
+from mining.cases import CASE_SPAN_SQL, EVENT_ORDER
+from mining.filters import Filters, case_selection, in_selection
 from mining.process_map import format_duration
 
 FREQUENCIES = ("week", "month")
 HANDOVER_BY = ("role", "resource")
 
-# Events of the selected cases in case order, with their waiting and processing times; needs `selected`.
+# Events of the selected cases in case order, with their waiting and processing times; needs `selected` unless
+# the filters are empty (format it with in_selection).
 _SEQUENCE_SQL = f"""
     ev AS (
         SELECT e.case_id, e.event_id, e.activity, e.start_time, e.end_time, e.resource, e.role
-        FROM events e JOIN selected USING (case_id)
-        WHERE e.process = $f_process
+        FROM events e
+        WHERE e.process = $f_process AND {{in_selection}}
     ),
     seq AS (
         SELECT *,
@@ -46,7 +47,7 @@ def case_timeline(con: duckdb.DuckDBPyConnection, process: str, case_id: str) ->
     (seconds since the previous event ended) and processing_s (end - start, null without a start)."""
     return con.execute(f"""
         WITH selected AS (SELECT $t_case AS case_id),
-        {_SEQUENCE_SQL}
+        {_SEQUENCE_SQL.format(in_selection="e.case_id IN (SELECT case_id FROM selected)")}
         SELECT position, activity, start_time AS start, end_time AS "end", resource, role, waiting_s,
                processing_s, event_id
         FROM seq ORDER BY position
@@ -79,7 +80,7 @@ def throughput(con: duckdb.DuckDBPyConnection, filters: Filters, freq: str = "we
     params["t_freq"] = freq
     found = con.execute(f"""
         WITH selected AS ({selection}),
-        per_case AS (SELECT s.* FROM ({CASE_SUMMARY_SQL}) s JOIN selected USING (case_id)),
+        per_case AS (SELECT s.* FROM ({CASE_SPAN_SQL}) s WHERE {in_selection(filters, "s.case_id")}),
         started AS (
             SELECT date_trunc($t_freq, timezone('UTC', case_start)) AS period, count(*) AS cases_started
             FROM per_case GROUP BY period
@@ -111,7 +112,7 @@ def activity_times(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataF
     selection, params = case_selection(filters)
     return con.execute(f"""
         WITH selected AS ({selection}),
-        {_SEQUENCE_SQL}
+        {_SEQUENCE_SQL.format(in_selection=in_selection(filters, "e.case_id"))}
         SELECT activity, count(*) AS events,
                median(waiting_s) AS wait_median_s, avg(waiting_s) AS wait_mean_s,
                quantile_cont(waiting_s, 0.9) AS wait_p90_s, coalesce(sum(waiting_s), 0) AS wait_total_s,
@@ -134,7 +135,7 @@ def arrival_heatmap(con: duckdb.DuckDBPyConnection, filters: Filters, tz: str = 
     params["t_tz"] = tz
     return con.execute(f"""
         WITH selected AS ({selection}),
-        per_case AS (SELECT s.* FROM ({CASE_SUMMARY_SQL}) s JOIN selected USING (case_id)),
+        per_case AS (SELECT s.* FROM ({CASE_SPAN_SQL}) s WHERE {in_selection(filters, "s.case_id")}),
         local AS (SELECT timezone($t_tz, case_start) AS t FROM per_case),
         counts AS (SELECT isodow(t) - 1 AS weekday, hour(t) AS hour, count(*) AS cases FROM local GROUP BY ALL),
         grid AS (SELECT d.range AS weekday, h.range AS hour FROM range(7) d CROSS JOIN range(24) h)
@@ -150,7 +151,7 @@ def resource_workload(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Da
     selection, params = case_selection(filters)
     return con.execute(f"""
         WITH selected AS ({selection}),
-        {_SEQUENCE_SQL}
+        {_SEQUENCE_SQL.format(in_selection=in_selection(filters, "e.case_id"))}
         SELECT resource, count(*) AS events, count(DISTINCT case_id) AS cases, mode(role) AS role,
                sum(processing_s) AS busy_s, count(*) / sum(count(*)) OVER () AS share
         FROM seq GROUP BY resource
@@ -167,7 +168,7 @@ def handovers(con: duckdb.DuckDBPyConnection, filters: Filters, by: str = "role"
     # `by` is one of HANDOVER_BY, so only a fixed column name becomes SQL text.
     return con.execute(f"""
         WITH selected AS ({selection}),
-        {_SEQUENCE_SQL}
+        {_SEQUENCE_SQL.format(in_selection=in_selection(filters, "e.case_id"))}
         SELECT prev_{by} AS source, {by} AS target, count(*) AS count, count(DISTINCT case_id) AS cases,
                median(waiting_s) AS wait_median_s
         FROM seq

@@ -40,4 +40,5 @@ PAGES: list[PageSpec] = [
     PageSpec("performance.py", "Analysis", "Performance", ":material/speed:", "performance"),
     PageSpec("kpis.py", "Analysis", "KPIs", ":material/monitoring:", "kpis"),
     PageSpec("compliance.py", "Analysis", "Compliance", ":material/policy:", "compliance"),
+    PageSpec("automation.py", "Analysis", "Automation candidates", ":material/smart_toy:", "automation"),
 ]

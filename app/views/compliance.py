@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import mining
 from app import state
+from app.filters import sidebar_filters
 from mining import compliance
 
 chosen = state.page_process("Compliance")
-filters = mining.Filters(process=chosen)
+filters = sidebar_filters(chosen)
 defaults = compliance.DEFAULT_RULES.get(chosen, [])
 
 st.subheader("Segregation of duties")

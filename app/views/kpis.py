@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-import mining
 from app import state
+from app.filters import sidebar_filters
 from mining import kpis
 
 chosen = state.page_process("KPIs")
-filters = mining.Filters(process=chosen)
+filters = sidebar_filters(chosen)
 config = kpis.default_config(chosen)
 
 summary = state.load(kpis.kpi_summary, filters, config)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from mining.filters import Filters
+from app.filters import sidebar_filters
 from mining.models import bpmn_xml, discover_model, model_dot
 
 ALGORITHMS = {"Inductive miner": "inductive", "Heuristics miner": "heuristics"}
@@ -16,6 +16,7 @@ DEPENDENCY_DEFAULT = 0.5
 
 
 chosen = state.page_process("Discovered model")
+filters = sidebar_filters(chosen)
 controls = st.columns([2, 3, 2], gap="large")
 algorithm_label = controls[0].radio("Algorithm", list(ALGORITHMS), key="dm_algorithm")
 algorithm = ALGORITHMS[algorithm_label]
@@ -31,7 +32,7 @@ else:
 view_label = controls[2].radio("View", list(VIEWS), key="dm_view")
 
 with st.spinner("Discovering the model and replaying the cases on it…"):
-    model = state.load(discover_model, Filters(process=chosen), algorithm, noise, dependency)
+    model = state.load(discover_model, filters, algorithm, noise, dependency)
 
 kind = VIEWS[view_label]
 if kind == "bpmn" and model.bpmn is None:

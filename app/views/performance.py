@@ -7,13 +7,14 @@ import streamlit as st
 
 import mining
 from app import state
+from app.filters import sidebar_filters
 
 FREQ_LABELS = {"Week": "week", "Month": "month"}
 HANDOVER_LABELS = {"Roles": "role", "Resources": "resource"}
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 chosen = state.page_process("Performance")
-filters = mining.Filters(process=chosen)
+filters = sidebar_filters(chosen)
 durations = state.load(mining.case_durations, filters)
 if durations.empty:
     st.info("This process has no cases.", icon=":material/inbox:")

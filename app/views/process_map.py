@@ -6,6 +6,7 @@ import streamlit as st
 
 import mining
 from app import state
+from app.filters import sidebar_filters
 from mining.process_map import WAIT_METRICS
 
 # Radio label -> mining.process_map metric.
@@ -34,6 +35,7 @@ def legend(pm: mining.ProcessMap) -> None:
 
 
 chosen = state.page_process("Process map")
+filters = sidebar_filters(chosen)
 controls = st.columns([3, 2, 2], gap="large")
 metric_label = controls[0].radio("Metric", list(METRIC_LABELS), horizontal=True, key="pm_metric")
 activity_pct = controls[1].slider("Activities", 0, 100, ACTIVITIES_DEFAULT, format="%d%%", key="pm_activities",
@@ -41,7 +43,7 @@ activity_pct = controls[1].slider("Activities", 0, 100, ACTIVITIES_DEFAULT, form
 path_pct = controls[2].slider("Paths", 0, 100, PATHS_DEFAULT, format="%d%%", key="pm_paths",
                               help="Share of the paths between the shown activities, the most frequent first; "
                                    "every activity keeps its strongest incoming and outgoing path.")
-graph = state.load(mining.dfg, mining.Filters(process=chosen))
+graph = state.load(mining.dfg, filters)
 pm = mining.process_map(graph, activity_pct / 100, path_pct / 100, METRIC_LABELS[metric_label])
 dot = mining.to_dot(pm)
 st.graphviz_chart(dot, width="content")

@@ -8,6 +8,7 @@ import streamlit as st
 
 import mining
 from app import state
+from app.filters import sidebar_filters
 
 TOP_DEFAULT = 10
 
@@ -37,7 +38,8 @@ def timeline_chart(timeline: pd.DataFrame) -> alt.LayerChart:
 
 
 chosen = state.page_process("Variants & cases")
-table = state.load(mining.variants, mining.Filters(process=chosen))
+filters = sidebar_filters(chosen)
+table = state.load(mining.variants, filters)
 if table.empty:
     st.info("This process has no cases.", icon=":material/inbox:")
     st.stop()
@@ -72,7 +74,7 @@ pick = st.selectbox("Variant", range(len(shown)), key="var_pick",
                     format_func=lambda i: f"#{i + 1} ({shown['cases'].iloc[i]:,} cases): "
                                           f"{variant_label(shown['activities'].iloc[i])}")
 variant_id = shown["variant_id"].iloc[pick]
-cases = state.load(mining.case_durations, mining.Filters(process=chosen, variants=[variant_id]))
+cases = state.load(mining.case_durations, filters.model_copy(update={"variants": [variant_id]}))
 st.dataframe(cases.assign(duration=[mining.format_duration(s) for s in cases["duration_s"]]), hide_index=True)
 
 st.subheader("Case explorer")
