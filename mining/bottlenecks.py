@@ -27,6 +27,14 @@ from mining.filters import Filters, case_selection
 from mining.process_map import format_duration
 
 WAIT_KINDS = ("people", "system", "external", "scheduled")
+DEFINITIONS: dict[str, str] = {
+    "people": "done by a person; the work waited for someone to pick it up (a queue).",
+    "system": "done by a system (role 'system' or a configured system resource): timers, batch runs, interfaces.",
+    "external": "done by, or waiting for, a party outside the organisation (a supplier, a register).",
+    "scheduled": "done by a person on a date the case carries (a due date, a planned start date): waiting by "
+                 "design, detected when the completion follows that date far more tightly than the moment the "
+                 "work became ready.",
+}
 WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 RANK_COLUMNS = ["rank", "events", "cases", "wait_total_h", "share_of_people_waiting", "share_of_all_waiting",
                 "wait_median_h", "wait_p90_h", "wait_kind", "finding"]

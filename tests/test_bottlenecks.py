@@ -148,3 +148,23 @@ def test_demo_misrouting_is_the_top_rework(demo_org):
             "SELECT DISTINCT case_id FROM events WHERE process = 'service_requests' AND activity = 'Reassign ticket'"
         ).fetchall()}
         assert cases == misrouted
+
+
+def test_performance_page_shows_the_planted_bottleneck_first(demo_org, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app_pages import ROOT, TIMEOUT
+
+    path, manifest = demo_org
+    person = manifest["planted_truths"]["approval_bottleneck"]["approver_waits_ranked"][0]["person"]
+    monkeypatch.setenv("TWINFLOW_WORKSPACE", str(path))
+    at = AppTest.from_file(str(ROOT / "app" / "views" / "performance.py"), default_timeout=TIMEOUT * 4).run()
+    at.selectbox(key="_process_pick").set_value("supplier_invoices").run()
+    at.text_input(key="perf_tz").input("Europe/Amsterdam").run()
+    assert not at.exception
+    findings = next(m.value for m in at.markdown if m.value.startswith("1. "))
+    first = findings.splitlines()[0]
+    assert person in first and "Radiology" in first
+    assert {m.label for m in at.metric} >= {"All waiting", "Waiting for people"}
+    resources = next(d.value for d in at.dataframe if "resource" in d.value.columns and "peer_median_h" in d.value)
+    assert resources["resource"].iloc[0] == person

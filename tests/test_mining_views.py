@@ -180,11 +180,11 @@ def test_variants_page(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_performance_page(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page(monkeypatch, workspace, "views/performance.py")
     assert not at.exception
-    assert at.title[0].value == "Performance"
+    assert at.title[0].value == "Performance & bottlenecks"
     assert {m.label: m.value for m in at.metric}["Cases"] == "3"
     subheaders = [s.value for s in at.main.subheader]
-    assert subheaders == ["Case durations", "Throughput", "Waiting vs processing per activity", "Case arrivals",
-                          "Resource workload", "Handovers"]
+    assert subheaders == ["Case durations", "Bottlenecks", "Throughput", "Waiting vs processing per activity",
+                          "Case arrivals", "Resource workload", "Handovers"]
     assert 'label="clerk"' in at.get("graphviz_chart")[0].proto.spec
     at.radio(key="perf_freq").set_value("Month").run()
     at.text_input(key="perf_tz").input("Europe/Amsterdam").run()

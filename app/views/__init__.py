@@ -37,7 +37,7 @@ PAGES: list[PageSpec] = [
     PageSpec("process_map.py", "Discovery", "Process map", ":material/account_tree:", "process-map"),
     PageSpec("variants.py", "Discovery", "Variants & cases", ":material/alt_route:", "variants"),
     PageSpec("models.py", "Discovery", "Discovered model", ":material/schema:", "model"),
-    PageSpec("performance.py", "Analysis", "Performance", ":material/speed:", "performance"),
+    PageSpec("performance.py", "Analysis", "Performance & bottlenecks", ":material/speed:", "performance"),
     PageSpec("kpis.py", "Analysis", "KPIs", ":material/monitoring:", "kpis"),
     PageSpec("compliance.py", "Analysis", "Compliance", ":material/policy:", "compliance"),
     PageSpec("automation.py", "Analysis", "Automation candidates", ":material/smart_toy:", "automation"),

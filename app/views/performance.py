@@ -1,6 +1,10 @@
-"""Performance page: case durations, throughput, waiting vs processing, arrivals, workload and handovers."""
+"""Performance & bottlenecks page: case durations, bottleneck findings and rankings, throughput, waiting vs
+processing, arrivals, workload and handovers."""
 
 from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import altair as alt
 import streamlit as st
@@ -8,13 +12,35 @@ import streamlit as st
 import mining
 from app import state
 from app.filters import sidebar_filters
+from mining.bottlenecks import DEFINITIONS as WAIT_KIND_DEFINITIONS
+from mining.bottlenecks import default_config as bottleneck_config
 
 FREQ_LABELS = {"Week": "week", "Month": "month"}
 HANDOVER_LABELS = {"Roles": "role", "Resources": "resource"}
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
-chosen = state.page_process("Performance")
+RANKINGS = {"Activities": "activities", "Transitions": "transitions", "Resources": "resources"}
+
+
+def _escape(text: str) -> str:
+    # Activity and resource names come from the data: keep Markdown from reading them as formatting.
+    return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", text)
+
+
+def _zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        st.error(f"unknown time zone {text!r}: weekdays and hours are shown in UTC")
+        return "UTC"
+    return text
+
+
+chosen = state.page_process("Performance & bottlenecks")
 filters = sidebar_filters(chosen)
+tz = _zone(st.text_input("Time zone", "UTC", key="perf_tz",
+                         help="IANA time zone in which weekdays and hours are read, e.g. Europe/Amsterdam").strip()
+           or "UTC")
 durations = state.load(mining.case_durations, filters)
 if durations.empty:
     st.info("This process has no cases.", icon=":material/inbox:")
@@ -30,6 +56,39 @@ st.altair_chart(alt.Chart(durations.assign(duration_d=durations["duration_s"] / 
     x=alt.X("duration_d:Q", bin=alt.Bin(maxbins=40), title="Case duration (days)"),
     y=alt.Y("count():Q", title="Cases"),
 ), width="stretch")
+
+st.subheader("Bottlenecks")
+found = state.load(mining.bottlenecks, filters, bottleneck_config(chosen, tz))
+if not found.findings:
+    st.caption("No waiting between events in these cases.")
+else:
+    cols = st.columns(3)
+    cols[0].metric("All waiting", mining.format_duration(found.total_wait_h * 3600))
+    cols[1].metric("Waiting for people", mining.format_duration(found.people_wait_h * 3600))
+    cols[2].metric("Share for people", f"{found.people_wait_h / found.total_wait_h:.0%}" if found.total_wait_h
+                   else "–")
+    st.markdown("\n".join(f"{i}. {_escape(f)}" for i, f in enumerate(found.findings[:8], 1)))
+    acts = found.activities.head(15)
+    st.altair_chart(alt.Chart(acts.assign(days=acts["wait_total_h"] / 24)).mark_bar().encode(
+        y=alt.Y("activity:N", sort=acts["activity"].tolist(), title=None),
+        x=alt.X("days:Q", title="Total waiting before the activity (days)"),
+        color=alt.Color("wait_kind:N", title="Waiting for", scale=alt.Scale(
+            domain=["people", "system", "external", "scheduled"],
+            range=["#d62728", "#9e9e9e", "#8c6d31", "#1f77b4"])),
+        tooltip=["activity", "wait_kind", alt.Tooltip("share_of_all_waiting:Q", format=".1%"),
+                 alt.Tooltip("share_of_people_waiting:Q", format=".1%"), alt.Tooltip("wait_median_h:Q", format=".1f")],
+    ), width="stretch")
+    percent = st.column_config.NumberColumn(format="percent")
+    shares = {"share_of_people_waiting": percent, "share_of_all_waiting": percent}
+    for tab, attr in zip(st.tabs([*RANKINGS, "Wait kinds"]), [*RANKINGS.values(), ""], strict=True):
+        with tab:
+            if attr:
+                st.dataframe(getattr(found, attr).drop(columns=["why"], errors="ignore"), hide_index=True,
+                             column_config=shares)
+            else:
+                st.dataframe(found.wait_kinds, hide_index=True)
+    st.caption("Ranked by waiting for people: the time work waited before an activity done by a person. "
+               + " ".join(f"**{k}**: {v}" for k, v in WAIT_KIND_DEFINITIONS.items()))
 
 st.subheader("Throughput")
 freq = st.radio("Per", list(FREQ_LABELS), horizontal=True, key="perf_freq")
@@ -62,15 +121,14 @@ st.dataframe(times, hide_index=True, column_config={
     "wait_share": st.column_config.NumberColumn("wait_share", format="percent")})
 
 st.subheader("Case arrivals")
-tz = st.text_input("Time zone", "UTC", key="perf_tz", help="IANA time zone, e.g. Europe/Amsterdam").strip()
 try:
-    arrivals = state.load(mining.arrival_heatmap, filters, tz or "UTC")
+    arrivals = state.load(mining.arrival_heatmap, filters, tz)
 except ValueError as exc:
     st.error(str(exc))
 else:
     arrivals["day"] = [WEEKDAYS[d] for d in arrivals["weekday"]]
     st.altair_chart(alt.Chart(arrivals).mark_rect().encode(
-        x=alt.X("hour:O", title=f"Hour ({tz or 'UTC'})"), y=alt.Y("day:N", sort=WEEKDAYS, title=None),
+        x=alt.X("hour:O", title=f"Hour ({tz})"), y=alt.Y("day:N", sort=WEEKDAYS, title=None),
         color=alt.Color("cases:Q", title="Cases", scale=alt.Scale(scheme="blues")),
         tooltip=["day", "hour", "cases"],
     ), width="stretch")
