@@ -173,13 +173,23 @@ def test_process_map_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert dot_nodes(dot) == 5 and "start ->" in dot and "-> end" in dot
     assert "5 of 5 activities" in at.caption[0].value
     downloads = at.get("download_button")
-    assert [d.proto.label for d in downloads] == ["Download DOT"]
+    assert [d.proto.label for d in downloads] == ["Download DOT", "SVG", "PNG"]
     at.slider(key="pm_activities").set_value(60).run()
     assert not at.exception
     assert dot_nodes(chart_dot(at)) == 3  # ceil(0.6 x 5): Register, Check, Pay
     at.radio(key="pm_metric").set_value("Median wait").run()
     assert not at.exception
     assert " d\"" in chart_dot(at) and "waiting time" in at.caption[0].value
+
+
+def test_process_map_page_without_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = build_workspace(tmp_path / "ws.duckdb", write(tmp_path / "log.csv", LOG_CSV))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program on this PATH
+    at = open_page(monkeypatch, workspace)
+    assert not at.exception
+    assert chart_dot(at).startswith("digraph"), "the map renders in the browser without Graphviz"
+    assert [d.proto.label for d in at.get("download_button")] == ["Download DOT"]
+    assert any("need Graphviz on the server" in c.value for c in at.caption)
 
 
 def test_process_map_page_on_an_empty_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

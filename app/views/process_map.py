@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 import mining
 from app import state
 from app.filters import sidebar_filters
-from mining.process_map import WAIT_METRICS
+from mining.process_map import WAIT_METRICS, graphviz_available, render
 
 # Radio label -> mining.process_map metric.
 METRIC_LABELS = {
@@ -48,6 +50,16 @@ pm = mining.process_map(graph, activity_pct / 100, path_pct / 100, METRIC_LABELS
 dot = mining.to_dot(pm)
 st.graphviz_chart(dot, width="content")
 legend(pm)
-st.download_button("Download DOT", dot, file_name=f"{chosen}.dot", mime="text/vnd.graphviz",
-                   icon=":material/download:", key="pm_download",
-                   help="Graphviz source of the map: open it with Graphviz or any DOT viewer.")
+downloads = st.columns([1, 1, 1, 3])
+downloads[0].download_button("Download DOT", dot, file_name=f"{chosen}.dot", mime="text/vnd.graphviz",
+                             icon=":material/download:", key="pm_download",
+                             help="Graphviz source of the map: open it with Graphviz or any DOT viewer.")
+if graphviz_available():
+    # Laid out only when clicked: the page itself never waits for Graphviz.
+    downloads[1].download_button("SVG", partial(render, dot, "svg"), file_name=f"{chosen}.svg",
+                                 mime="image/svg+xml", icon=":material/download:", key="pm_download_svg",
+                                 on_click="ignore", help="The map as a vector picture, for reports and slides.")
+    downloads[2].download_button("PNG", partial(render, dot, "png"), file_name=f"{chosen}.png", mime="image/png",
+                                 icon=":material/download:", key="pm_download_png", on_click="ignore")
+else:
+    st.caption("SVG and PNG export need Graphviz on the server (`apt install graphviz`).")
