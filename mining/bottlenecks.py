@@ -378,7 +378,8 @@ def _bottlenecks(con: duckdb.DuckDBPyConnection, table: str, process: str, confi
         peer = ""
         if pd.notna(row.peer_median_h):
             peer = f" against {_hours(row.peer_median_h)} for the others doing {row.main_activity}"
-        text = (f"{row.resource} ({row.role}): {row.share_of_people_waiting:.0%} of all waiting for people, "
+        role = f" ({row.role})" if isinstance(row.role, str) and row.role else ""
+        text = (f"{row.resource}{role}: {row.share_of_people_waiting:.0%} of all waiting for people, "
                 f"median {_hours(row.main_median_h)} on {row.main_activity}{peer}"
                 f"{_absence_phrase(con, table, row.resource, row.role)}"
                 f"{_trend_phrase(con, table, 'resource', row.resource)}")

@@ -70,7 +70,7 @@ else:
     st.markdown("\n".join(f"{i}. {_escape(f)}" for i, f in enumerate(found.findings[:8], 1)))
     acts = found.activities.head(15)
     st.altair_chart(alt.Chart(acts.assign(days=acts["wait_total_h"] / 24)).mark_bar().encode(
-        y=alt.Y("activity:N", sort=acts["activity"].tolist(), title=None),
+        y=alt.Y("activity:N", sort=acts["activity"].tolist(), title=None, axis=alt.Axis(labelLimit=320)),
         x=alt.X("days:Q", title="Total waiting before the activity (days)"),
         color=alt.Color("wait_kind:N", title="Waiting for", scale=alt.Scale(
             domain=["people", "system", "external", "scheduled"],
