@@ -1,5 +1,6 @@
 """The `twinflow` command line: import files, show what a workspace holds, build the demo, start the app, and
-the mining commands of app/cli_mining.py (map, variants, bottlenecks, rework, kpis, compliance, automation)."""
+the mining commands of app/cli_mining.py (map, variants, bottlenecks, rework, kpis, compliance, automation,
+conformance)."""
 
 from __future__ import annotations
 

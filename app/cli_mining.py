@@ -1,5 +1,5 @@
-"""The mining commands of the `twinflow` CLI: maps, variants, bottlenecks, rework, KPIs, compliance and
-automation candidates.
+"""The mining commands of the `twinflow` CLI: maps, variants, bottlenecks, rework, KPIs, compliance,
+conformance and automation candidates.
 
 Each command takes a process and the shared filters as options, and prints a table (or writes CSV or JSON).
 app/cli.py registers them; they call mining/ only.
@@ -304,10 +304,53 @@ def automation_command(
     emit(found, output, out_file, title=f"{process}: automation candidates")
 
 
+def conformance_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    model: Annotated[Path | None, typer.Option(
+        help="Reference model (.bpmn or .pnml); default: the inductive-miner model of the filtered cases.")] = None,
+    noise: Annotated[float, typer.Option(help="Noise threshold of the discovered model, 0-1.")] = 0.2,
+    method: Annotated[str, typer.Option(help="alignments or token_replay.")] = "alignments",
+    cases: Annotated[bool, typer.Option("--cases", help="Print the fitness of every case instead.")] = False,
+    output: Format = Output.table, out_file: OutFile = None,
+    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
+    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
+    max_hours: MaxHours = None,
+) -> None:
+    """Check every case against a reference model: fitness per case and the deviations with their cases."""
+    from mining.conformance import conformance_to_discovered, conformance_to_file
+
+    if method not in ("alignments", "token_replay"):
+        _fail(f"--method must be alignments or token_replay, not {method!r}")
+    if model is not None and model.suffix.lower() not in (".bpmn", ".pnml"):
+        _fail(f"--model must be a .bpmn or .pnml file, not {model.name}")
+    if model is not None and not model.is_file():
+        _fail(f"no model file {model}")
+    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
+                                   without, min_hours, max_hours)
+    con = _connect(workspace, process)
+    try:
+        if model is None:
+            result = conformance_to_discovered(con, filters, noise, method)
+        else:
+            result = conformance_to_file(con, filters, model.read_bytes(), model.suffix.lower()[1:], method)
+    except Exception as exc:  # noqa: BLE001 - an unusable model or an empty selection, as one line
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    finally:
+        con.close()
+    if cases:
+        emit(result.cases, output, out_file, title=f"{process}: fitness per case")
+        return
+    if output is Output.table:
+        out.print(f"{len(result.cases):,} cases, mean fitness {result.fitness:.4f}, {result.fit_share:.1%} fit",
+                  highlight=False)
+    emit(result.deviations.assign(case_ids=result.deviations.case_ids.map(list)) if output is not Output.table
+         else result.deviations.drop(columns=["case_ids"]), output, out_file, title=f"{process}: deviations")
+
+
 COMMANDS = {
     "map": map_command, "variants": variants_command, "bottlenecks": bottlenecks_command,
     "rework": rework_command, "kpis": kpis_command, "compliance": compliance_command,
-    "automation": automation_command,
+    "automation": automation_command, "conformance": conformance_command,
 }
 
 

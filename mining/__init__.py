@@ -1,4 +1,8 @@
-"""mining: read-only views over a workspace's canonical event table."""
+"""mining: read-only views over a workspace's canonical event table.
+
+mining.models and mining.conformance (pm4py discovery and conformance) are imported on their own: pm4py takes
+seconds to import, and pages that do not need it should not wait for it.
+"""
 
 from mining.automation import AutomationConfig, automation_candidates
 from mining.bottlenecks import BottleneckConfig, Bottlenecks, bottlenecks

@@ -25,7 +25,8 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("command", ["map", "variants", "bottlenecks", "rework", "kpis", "compliance", "automation"])
+@pytest.mark.parametrize("command", ["map", "variants", "bottlenecks", "rework", "kpis", "compliance", "automation",
+                                     "conformance"])
 def test_help(command):
     code, stdout, _ = run(command, "--help")
     assert code == 0 and "--site" in stdout and "--with" in stdout
@@ -63,6 +64,18 @@ def test_automation_ranks_activities(ws):
     assert {r["activity"] for r in rows} == {"Receive", "Approve", "Pay"}
     assert [r["rank"] for r in rows] == [1, 2, 3]
     assert next(r for r in rows if r["activity"] == "Pay")["control_class"] == "financial"
+
+
+def test_conformance_of_every_case(ws, tmp_path: Path):
+    code, stdout, _ = run("conformance", "p", "-w", ws, "--cases", "-o", "json")
+    assert code == 0
+    assert sorted(r["case_id"] for r in json.loads(stdout)) == ["c1", "c2", "c3", "c4"]
+    code, stdout, _ = run("conformance", "p", "-w", ws)
+    assert code == 0 and "4 cases, mean fitness 1.0000, 100.0% fit" in stdout
+    bad = tmp_path / "model.bpmn"
+    bad.write_text("<not a model/>")
+    code, _, stderr = run("conformance", "p", "-w", ws, "--model", str(bad))
+    assert code == 1 and len(stderr.strip().splitlines()) == 1
 
 
 def test_map_exports_dot_svg_and_png(ws, tmp_path: Path):
