@@ -1,0 +1,565 @@
+"""The simulation model: one declarative, versioned specification of a process, validated by pydantic and
+round-tripped to YAML so that a person can review it, edit it and diff two versions.
+
+Units: durations in seconds (processing, delays, back-off), rates in cases per week, money in the log's currency,
+hourly costs per role. Times of day are local to the named calendar's time zone. Routing is a first-order model:
+after each activity (or at the start) a decision picks the next activity — a data rule when one holds, otherwise
+by probability — which covers choices and rework loops; the designs a scenario tests (approval matrix,
+delegation, escalation, schedules, automation, AI triage, staffing, volume) are first-class changes, not
+hand-edited probabilities (see `Change`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SPEC_VERSION = 1
+START = "START"
+END = "END"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_TIME = r"^([01]\d|2[0-4]):[0-5]\d$"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML writer that puts lists of numbers on one (wrapped) line: 168 hourly weights stay readable."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+    flow = bool(data) and all(isinstance(x, int | float) and not isinstance(x, bool) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def _to_yaml(spec: BaseModel) -> str:
+    return yaml.dump(spec.model_dump(mode="json", exclude_none=True), Dumper=_Dumper, sort_keys=False,
+                     allow_unicode=True, width=110)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Distributions
+
+
+_PARAMETERS = {
+    "fixed": ("value",), "exponential": ("mean",), "lognormal": ("median", "sigma"),
+    "gamma": ("shape", "scale"), "weibull": ("shape", "scale"), "normal": ("mean", "sd"),
+    "uniform": ("low", "high"), "beta": ("a", "b"), "empirical": ("quantiles",),
+}
+
+
+class Distribution(_Spec):
+    """A distribution of non-negative values, in the unit of what it describes (seconds for durations).
+
+    kinds and their parameters: fixed (value); exponential (mean); lognormal (median, sigma); gamma (shape,
+    scale); weibull (shape, scale); normal (mean, sd; truncated at 0); uniform (low, high); beta (a, b; on 0..1,
+    for confidences); empirical (quantiles: evenly spaced quantiles from 0 to 1, sampled by interpolation).
+    `cap` bounds every sample from above.
+    """
+
+    kind: Literal["fixed", "exponential", "lognormal", "gamma", "weibull", "normal", "uniform", "beta", "empirical"]
+    value: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    sigma: float | None = None
+    shape: float | None = None
+    scale: float | None = None
+    low: float | None = None
+    high: float | None = None
+    a: float | None = None
+    b: float | None = None
+    quantiles: list[float] | None = None
+    cap: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Distribution:
+        needed = _PARAMETERS[self.kind]
+        missing = [p for p in needed if getattr(self, p) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} distribution needs {', '.join(missing)}")
+        extra = [p for p in ("value", "mean", "sd", "median", "sigma", "shape", "scale", "low", "high", "a", "b",
+                             "quantiles") if p not in needed and getattr(self, p) is not None]
+        if extra:
+            raise ValueError(f"a {self.kind} distribution takes no {', '.join(extra)}")
+        for p in needed:
+            v = getattr(self, p)
+            if p == "quantiles":
+                if len(v) < 2 or any(x < 0 for x in v) or any(b < a for a, b in zip(v, v[1:], strict=False)):
+                    raise ValueError("quantiles must be at least two non-negative, non-decreasing values")
+            elif v < 0 or (p in ("mean", "sigma", "shape", "scale", "a", "b", "median") and v == 0
+                           and self.kind != "fixed"):
+                raise ValueError(f"{p} of a {self.kind} distribution must be positive")
+        if self.kind == "uniform" and self.high < self.low:
+            raise ValueError("uniform: high must not be below low")
+        return self
+
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
+        """Return one draw (or `size` draws) from the distribution, never negative, at most `cap`."""
+        k = self.kind
+        if k == "fixed":
+            x = np.full(size or 1, self.value, dtype=float)
+        elif k == "exponential":
+            x = rng.exponential(self.mean, size or 1)
+        elif k == "lognormal":
+            x = rng.lognormal(np.log(self.median), self.sigma, size or 1)
+        elif k == "gamma":
+            x = rng.gamma(self.shape, self.scale, size or 1)
+        elif k == "weibull":
+            x = self.scale * rng.weibull(self.shape, size or 1)
+        elif k == "normal":
+            x = np.maximum(rng.normal(self.mean, self.sd, size or 1), 0.0)
+        elif k == "uniform":
+            x = rng.uniform(self.low, self.high, size or 1)
+        elif k == "beta":
+            x = rng.beta(self.a, self.b, size or 1)
+        else:
+            q = np.asarray(self.quantiles, dtype=float)
+            x = np.interp(rng.uniform(0, 1, size or 1), np.linspace(0, 1, len(q)), q)
+        if self.cap is not None:
+            x = np.minimum(x, self.cap)
+        return x if size is not None else float(x[0])
+
+    def mean_value(self) -> float:
+        """Return the mean of the distribution (before the cap), in its unit."""
+        k = self.kind
+        if k == "fixed":
+            return float(self.value)
+        if k in ("exponential", "normal"):
+            return float(self.mean)
+        if k == "lognormal":
+            return float(self.median * np.exp(self.sigma ** 2 / 2))
+        if k == "gamma":
+            return float(self.shape * self.scale)
+        if k == "weibull":
+            from math import gamma
+
+            return float(self.scale * gamma(1 + 1 / self.shape))
+        if k == "uniform":
+            return (self.low + self.high) / 2
+        if k == "beta":
+            return self.a / (self.a + self.b)
+        q = np.asarray(self.quantiles, dtype=float)
+        return float(np.trapezoid(q, np.linspace(0, 1, len(q))))
+
+
+def fixed(seconds: float) -> Distribution:
+    """Return a fixed duration of `seconds`."""
+    return Distribution(kind="fixed", value=seconds)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Time: calendars and arrivals
+
+
+class Shift(_Spec):
+    """Working hours on some weekdays, local time; end 24:00 means midnight."""
+
+    days: list[Weekday]
+    start: str = Field(pattern=_TIME)
+    end: str = Field(pattern=_TIME)
+
+    @model_validator(mode="after")
+    def _order(self) -> Shift:
+        if self.end <= self.start:
+            raise ValueError(f"a shift must end after it starts ({self.start}-{self.end})")
+        return self
+
+
+class Calendar(_Spec):
+    """When the people of a role work: shifts in a time zone, minus holidays."""
+
+    name: str
+    timezone: str = "UTC"
+    shifts: list[Shift]
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)  # raises on an unknown zone
+        return value
+
+
+class Arrivals(_Spec):
+    """How cases arrive: a mean rate, shaped by hour of the week and by month (non-homogeneous Poisson)."""
+
+    cases_per_week: float = Field(gt=0)
+    timezone: str = "UTC"
+    hour_of_week: list[float] = Field(default_factory=lambda: [1.0] * 168,
+                                      description="168 relative weights, Monday 00-01 first, local time")
+    month: list[float] = Field(default_factory=lambda: [1.0] * 12, description="12 relative factors, Jan first")
+    sites: dict[str, float] = Field(default_factory=dict, description="share of the cases per site")
+
+    @field_validator("hour_of_week")
+    @classmethod
+    def _week(cls, v: list[float]) -> list[float]:
+        if len(v) != 168 or any(x < 0 for x in v) or sum(v) == 0:
+            raise ValueError("hour_of_week needs 168 non-negative weights, not all zero")
+        return v
+
+    @field_validator("month")
+    @classmethod
+    def _months(cls, v: list[float]) -> list[float]:
+        if len(v) != 12 or any(x < 0 for x in v) or sum(v) == 0:
+            raise ValueError("month needs 12 non-negative factors, not all zero")
+        return v
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Cases, activities, routing, resources
+
+
+class CaseAttribute(_Spec):
+    """An attribute every case draws when it arrives: a category with probabilities, or a number."""
+
+    name: str
+    categories: dict[str, float] = Field(default_factory=dict, description="value -> probability")
+    number: Distribution | None = None
+    per_site: dict[str, dict[str, float]] = Field(default_factory=dict,
+                                                  description="site -> categories, where they differ by site")
+
+    @model_validator(mode="after")
+    def _one(self) -> CaseAttribute:
+        if bool(self.categories or self.per_site) == (self.number is not None):
+            raise ValueError(f"attribute {self.name}: give categories or a number distribution, not both or none")
+        return self
+
+
+class Activity(_Spec):
+    """A step of the process: who does it (a role; none for a system step), how long it takes, and how long it
+    waits beforehand for reasons no resource explains (a supplier, a due date, a batch)."""
+
+    name: str
+    role: str | None = None
+    duration: Distribution = Field(default_factory=lambda: fixed(0.0), description="processing, seconds")
+    delay: Distribution | None = Field(None, description="waiting before it not caused by resources, seconds")
+    automated: bool = Field(False, description="done by a system: no manual touch, no resource needed")
+
+
+class Condition(_Spec):
+    """A data rule on a case attribute, e.g. amount >= 10000."""
+
+    attribute: str
+    op: Literal["==", "!=", ">", ">=", "<", "<=", "in"]
+    value: Any
+
+    def holds(self, attributes: dict[str, Any]) -> bool:
+        """Return whether the case's attributes satisfy the rule (a missing attribute never does)."""
+        if self.attribute not in attributes or attributes[self.attribute] is None:
+            return False
+        x, v = attributes[self.attribute], self.value
+        try:
+            return {"==": lambda: x == v, "!=": lambda: x != v, ">": lambda: x > v, ">=": lambda: x >= v,
+                    "<": lambda: x < v, "<=": lambda: x <= v, "in": lambda: x in v}[self.op]()
+        except TypeError:
+            return False
+
+
+class Branch(_Spec):
+    """One way out of a decision: to an activity (or END), by probability or when a condition holds."""
+
+    to: str
+    probability: float = Field(0.0, ge=0, le=1)
+    when: Condition | None = None
+
+
+class Decision(_Spec):
+    """What follows `after` (an activity or START): the first branch whose condition holds, else a branch drawn
+    by probability among those without a condition."""
+
+    after: str
+    branches: list[Branch] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> Decision:
+        free = [b.probability for b in self.branches if b.when is None]
+        if free and abs(sum(free) - 1.0) > 1e-6:
+            raise ValueError(f"after {self.after}: the probabilities of the unconditioned branches sum to "
+                             f"{sum(free):.6f}, not 1")
+        if not free and all(b.when is not None for b in self.branches):
+            raise ValueError(f"after {self.after}: add a branch without a condition for when no rule holds")
+        return self
+
+    def choose(self, attributes: dict[str, Any], u: float) -> str:
+        """Return the next activity for a case with these attributes, using the uniform draw `u` in [0, 1)."""
+        for branch in self.branches:
+            if branch.when is not None and branch.when.holds(attributes):
+                return branch.to
+        acc = 0.0
+        free = [b for b in self.branches if b.when is None]
+        for branch in free:
+            acc += branch.probability
+            if u < acc:
+                return branch.to
+        return free[-1].to
+
+
+class Role(_Spec):
+    """People who share a kind of work: how many, when they work, what an hour costs, how often they are
+    absent, and who covers for them."""
+
+    name: str
+    headcount: int = Field(ge=0)
+    calendar: str | None = Field(None, description="a calendar name; none = always available")
+    hourly_cost: float = Field(0.0, ge=0)
+    absence_share: float = Field(0.0, ge=0, lt=1, description="share of working days a person is absent")
+    people: list[str] = Field(default_factory=list, description="names, when known (else generated)")
+
+
+class SlaTarget(_Spec):
+    """Cycle-time targets in hours, by the value of a case attribute (e.g. priority), or one for all cases."""
+
+    attribute: str | None = None
+    targets_h: dict[str, float] = Field(default_factory=dict)
+    default_h: float | None = None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Designs a scenario can change
+
+
+class ApprovalBand(_Spec):
+    """From `min_value` of the matrix's attribute on: these approval activities, in order."""
+
+    min_value: float
+    approvals: list[str]
+
+
+class ApprovalMatrix(_Spec):
+    """Replace the approvals after `after` with a matrix on an attribute (amount): below `auto_below` a system
+    approves at once; otherwise the band with the highest `min_value` not above the value gives the approval
+    activities in sequence; then the case continues with `then`."""
+
+    kind: Literal["approval_matrix"] = "approval_matrix"
+    after: str
+    then: str
+    attribute: str = "amount"
+    auto_below: float | None = None
+    auto_activity: str = "Auto-approve"
+    bands: list[ApprovalBand] = Field(min_length=1)
+
+
+class Delegation(_Spec):
+    """When every person of `role` is absent or off shift for longer than `after_h`, `delegate` takes the work."""
+
+    kind: Literal["delegation"] = "delegation"
+    role: str
+    delegate: str
+    after_h: float = Field(0.0, ge=0)
+
+
+class Escalation(_Spec):
+    """Timers on waiting for `activity`: after `remind_after_h` a reminder, after `escalate_after_h` an escalation
+    that hands the work to `escalate_to` (reassign) or only notifies."""
+
+    kind: Literal["escalation"] = "escalation"
+    activity: str
+    remind_after_h: float | None = Field(None, gt=0)
+    escalate_after_h: float | None = Field(None, gt=0)
+    escalate_to: str | None = Field(None, description="role that takes the work over; none = notify only")
+    reminder_activity: str = "Send reminder"
+    escalation_activity: str = "Escalate"
+    business_hours: bool = Field(False, description="count the timers in the role's working hours")
+
+
+class ScheduledAction(_Spec):
+    """`activity` runs only in batches at fixed local times (e.g. nightly matching at 02:00)."""
+
+    kind: Literal["schedule"] = "schedule"
+    activity: str
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
+    times: list[str] = Field(min_length=1)
+    timezone: str = "UTC"
+
+    @field_validator("times")
+    @classmethod
+    def _times(cls, v: list[str]) -> list[str]:
+        import re
+
+        bad = [t for t in v if not re.match(_TIME, t)]
+        if bad:
+            raise ValueError(f"times must be HH:MM, not {', '.join(bad)}")
+        return sorted(v)
+
+
+class Automation(_Spec):
+    """`activity` is done by a system: it takes `duration`; with `failure_rate` an attempt fails and is retried
+    up to `retries` times after an exponential back-off; when retries are exhausted the case goes to an exception
+    queue worked by `exception_role`, or to a dead letter when `exception_role` is none."""
+
+    kind: Literal["automation"] = "automation"
+    activity: str
+    duration: Distribution = Field(default_factory=lambda: fixed(5.0))
+    failure_rate: float = Field(0.0, ge=0, le=1)
+    retries: int = Field(0, ge=0)
+    backoff_s: float = Field(60.0, ge=0, description="first back-off; doubles on each retry")
+    exception_role: str | None = None
+    exception_activity: str | None = Field(None, description="default: 'Handle exception: <activity>'")
+    exception_duration: Distribution = Field(default_factory=lambda: fixed(600.0))
+    dead_letter_activity: str = "Dead letter"
+
+
+class AiTriage(_Spec):
+    """An AI model does `activity` (a classification such as triage): its confidence per case follows
+    `confidence` (a beta distribution); it is calibrated, so a case decided at confidence c is right with
+    probability c. Below `threshold` the case goes to manual review by `review_role`; a wrong automatic decision
+    costs the rework `misroute_activity` by `misroute_role`."""
+
+    kind: Literal["ai_triage"] = "ai_triage"
+    activity: str
+    confidence: Distribution = Field(default_factory=lambda: Distribution(kind="beta", a=8.0, b=1.5))
+    threshold: float = Field(0.8, ge=0, le=1)
+    duration: Distribution = Field(default_factory=lambda: fixed(2.0))
+    review_role: str
+    review_duration: Distribution = Field(default_factory=lambda: fixed(180.0))
+    misroute_activity: str = "Reassign"
+    misroute_role: str | None = None
+    misroute_duration: Distribution = Field(default_factory=lambda: fixed(300.0))
+
+
+class Staffing(_Spec):
+    """Change a role's headcount, calendar or cost."""
+
+    kind: Literal["staffing"] = "staffing"
+    role: str
+    headcount: int | None = Field(None, ge=0)
+    calendar: str | None = None
+    hourly_cost: float | None = Field(None, ge=0)
+
+
+class Volume(_Spec):
+    """Scale the arrivals (e.g. 1.3 for +30%), overall or of one site; a new site starts with its own share."""
+
+    kind: Literal["volume"] = "volume"
+    factor: float = Field(1.0, gt=0)
+    site: str | None = None
+    new_site: str | None = None
+    new_site_share: float = Field(0.0, ge=0, lt=1)
+
+
+Change = Annotated[ApprovalMatrix | Delegation | Escalation | ScheduledAction | Automation | AiTriage | Staffing
+                   | Volume, Field(discriminator="kind")]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The model and scenarios
+
+
+class Model(_Spec):
+    """A simulation model of one process: what a discovery found in the log, plus the designs in force."""
+
+    spec_version: int = SPEC_VERSION
+    name: str
+    process: str
+    start: datetime = Field(description="simulated time 0 (UTC)")
+    horizon_days: float = Field(gt=0, description="cases arrive during this many days")
+    warmup_days: float = Field(0.0, ge=0, description="cases arriving before this are simulated, not reported")
+    arrivals: Arrivals
+    attributes: list[CaseAttribute] = Field(default_factory=list)
+    activities: list[Activity]
+    decisions: list[Decision]
+    roles: list[Role] = Field(default_factory=list)
+    calendars: list[Calendar] = Field(default_factory=list)
+    sla: SlaTarget | None = None
+    max_visits: int = Field(20, ge=1, description="an activity repeats at most this often in a case (loop guard)")
+    policies: list[Change] = Field(default_factory=list)
+    notes: dict[str, str] = Field(default_factory=dict, description="how each part was found (discovery)")
+
+    @field_validator("spec_version")
+    @classmethod
+    def _version(cls, v: int) -> int:
+        if v > SPEC_VERSION:
+            raise ValueError(f"this model was written by a newer twinflow (spec version {v}); this one reads up "
+                             f"to {SPEC_VERSION}")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Model:
+        names = [a.name for a in self.activities]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"activities named twice: {', '.join(dupes)}")
+        known = set(names) | {END}
+        roles = {r.name for r in self.roles}
+        calendars = {c.name for c in self.calendars}
+        for a in self.activities:
+            if a.role is not None and a.role not in roles:
+                raise ValueError(f"activity {a.name}: unknown role {a.role}")
+        for r in self.roles:
+            if r.calendar is not None and r.calendar not in calendars:
+                raise ValueError(f"role {r.name}: unknown calendar {r.calendar}")
+        afters = [d.after for d in self.decisions]
+        if START not in afters:
+            raise ValueError("the routing needs a decision after START")
+        for d in self.decisions:
+            if d.after != START and d.after not in known:
+                raise ValueError(f"decision after unknown activity {d.after}")
+            for b in d.branches:
+                if b.to not in known:
+                    raise ValueError(f"decision after {d.after}: unknown activity {b.to}")
+        return self
+
+    def activity(self, name: str) -> Activity:
+        """Return the activity called `name`."""
+        for a in self.activities:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def role(self, name: str) -> Role:
+        """Return the role called `name`."""
+        for r in self.roles:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def to_yaml(self) -> str:
+        """Return the model as YAML text (stable key order, readable, diffable)."""
+        return _to_yaml(self)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Model:
+        """Return the model read from YAML text (validated)."""
+        return cls.model_validate(yaml.safe_load(text))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model as YAML to `path` and return the path."""
+        path = Path(path)
+        path.write_text(self.to_yaml(), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        """Return the model read from a YAML file."""
+        return cls.from_yaml(Path(path).read_text(encoding="utf-8"))
+
+
+class Scenario(_Spec):
+    """A named set of design changes applied on top of a model (the as-is has none)."""
+
+    name: str
+    description: str = ""
+    changes: list[Change] = Field(default_factory=list)
+
+    def to_yaml(self) -> str:
+        """Return the scenario as YAML text."""
+        return _to_yaml(self)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> Scenario:
+        """Return the scenario read from YAML text (validated)."""
+        return cls.model_validate(yaml.safe_load(text))

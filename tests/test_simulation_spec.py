@@ -1,0 +1,112 @@
+"""The simulation model spec: validation, YAML round trip, distributions and routing decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from simulation.spec import (
+    END,
+    START,
+    Activity,
+    Arrivals,
+    Automation,
+    Branch,
+    Calendar,
+    CaseAttribute,
+    Condition,
+    Decision,
+    Distribution,
+    Model,
+    Role,
+    Scenario,
+    Shift,
+    Volume,
+)
+
+
+def small_model(**overrides) -> Model:
+    fields = dict(
+        name="t", process="p", start="2025-01-06T00:00:00Z", horizon_days=30,
+        arrivals=Arrivals(cases_per_week=100, sites={"North": 0.7, "South": 0.3}),
+        attributes=[CaseAttribute(name="amount", number=Distribution(kind="lognormal", median=800, sigma=1.2))],
+        activities=[Activity(name="A", role="clerk", duration=Distribution(kind="exponential", mean=600)),
+                    Activity(name="B", role="boss", duration=Distribution(kind="gamma", shape=2, scale=300))],
+        decisions=[Decision(after=START, branches=[Branch(to="A", probability=1)]),
+                   Decision(after="A", branches=[Branch(to="B", when=Condition(attribute="amount", op=">=",
+                                                                                value=1000)),
+                                                 Branch(to=END, probability=1)]),
+                   Decision(after="B", branches=[Branch(to=END, probability=1)])],
+        roles=[Role(name="clerk", headcount=2, calendar="office"), Role(name="boss", headcount=1, calendar="office")],
+        calendars=[Calendar(name="office", timezone="Europe/Amsterdam",
+                            shifts=[Shift(days=["Mon", "Tue", "Wed", "Thu", "Fri"], start="08:00", end="17:00")])],
+        policies=[Automation(activity="A", failure_rate=0.1, retries=2, exception_role="clerk")],
+    )
+    return Model(**(fields | overrides))
+
+
+def test_yaml_round_trip_is_exact_and_readable(tmp_path):
+    model = small_model()
+    text = model.to_yaml()
+    assert Model.from_yaml(text) == model
+    assert "hour_of_week: [1.0, 1.0" in text, "numbers stay on one wrapped line"
+    assert Model.load(model.save(tmp_path / "m.yaml")) == model
+    scenario = Scenario(name="+30%", changes=[Volume(factor=1.3)])
+    assert Scenario.from_yaml(scenario.to_yaml()) == scenario
+
+
+@pytest.mark.parametrize(("dist", "mean"), [
+    (Distribution(kind="fixed", value=7), 7),
+    (Distribution(kind="exponential", mean=600), 600),
+    (Distribution(kind="lognormal", median=100, sigma=0.5), 100 * np.exp(0.125)),
+    (Distribution(kind="gamma", shape=2, scale=300), 600),
+    (Distribution(kind="weibull", shape=1.5, scale=100), None),
+    (Distribution(kind="normal", mean=50, sd=5), 50),
+    (Distribution(kind="uniform", low=10, high=20), 15),
+    (Distribution(kind="beta", a=8, b=2), 0.8),
+    (Distribution(kind="empirical", quantiles=[0, 1, 5, 10]), None),
+])
+def test_distributions_sample_their_mean(dist, mean):
+    draws = dist.sample(np.random.default_rng(7), 200_000)
+    assert (draws >= 0).all()
+    assert draws.mean() == pytest.approx(dist.mean_value(), rel=0.02)
+    if mean is not None:
+        assert dist.mean_value() == pytest.approx(mean)
+    capped = dist.model_copy(update={"cap": float(np.quantile(draws, 0.5)) or 1.0})
+    assert capped.sample(np.random.default_rng(1), 1000).max() <= capped.cap
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"kind": "gamma", "mean": 3}, "needs shape, scale"),
+    ({"kind": "fixed", "value": 1, "mean": 2}, "takes no mean"),
+    ({"kind": "exponential", "mean": -1}, "must be positive"),
+    ({"kind": "empirical", "quantiles": [3, 1]}, "non-decreasing"),
+])
+def test_bad_distributions_are_refused(kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        Distribution(**kwargs)
+
+
+def test_decisions_follow_rules_then_probabilities():
+    d = Decision(after="A", branches=[
+        Branch(to="CFO", when=Condition(attribute="amount", op=">=", value=50_000)),
+        Branch(to="B", probability=0.25), Branch(to="C", probability=0.75)])
+    assert d.choose({"amount": 60_000}, 0.1) == "CFO"
+    assert d.choose({"amount": 10}, 0.1) == "B"
+    assert d.choose({"amount": 10}, 0.5) == "C"
+    assert d.choose({}, 0.999999) == "C", "a missing attribute satisfies no rule"
+    with pytest.raises(ValidationError, match="sum to"):
+        Decision(after="A", branches=[Branch(to="B", probability=0.5)])
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"activities": [Activity(name="A", role="nobody")]}, "unknown role nobody"),
+    ({"decisions": [Decision(after="A", branches=[Branch(to=END, probability=1)])]}, "decision after START"),
+    ({"roles": [Role(name="clerk", headcount=1, calendar="night"), Role(name="boss", headcount=1)]},
+     "unknown calendar night"),
+    ({"spec_version": 99}, "newer twinflow"),
+])
+def test_models_with_broken_references_are_refused(change, message):
+    with pytest.raises(ValidationError, match=message):
+        small_model(**change)
