@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from mining.cases import EVENT_ORDER
-from mining.filters import Filters, case_selection, in_selection
+from mining.cases import case_index, run
+from mining.filters import Filters, in_selection, indexed_selection
 
 
 @dataclass
@@ -32,34 +32,60 @@ class DFG:
 
 def dfg(con: duckdb.DuckDBPyConnection, filters: Filters) -> DFG:
     """Return the directly-follows graph of the cases passing `filters`, with waiting times per edge."""
-    selection, params = case_selection(filters)
-    # One window pass over the events feeds all four tables: the steps are materialised once, not per table.
-    found = con.execute(f"""
+    index = case_index(con, filters.process)
+    selection, params = indexed_selection(filters, index.cases, index.variants)
+    # Counts come from the variants of the selected cases (a handful of lists weighted by their case counts);
+    # only the waiting times need the steps of every case.
+    found = run(con, f"""
         WITH selected AS ({selection}),
-        steps AS MATERIALIZED (
-            SELECT case_id, activity,
-                   lead(activity) OVER w AS target,
-                   epoch(lead(coalesce(start_time, end_time)) OVER w - end_time) AS wait_s,
-                   row_number() OVER w = 1 AS is_first
-            FROM events
-            WHERE process = $f_process AND {in_selection(filters)}
-            WINDOW w AS (PARTITION BY case_id ORDER BY {EVENT_ORDER})
+        per_key AS MATERIALIZED (
+            SELECT seq_hash, n_events, count(*) AS cases
+            FROM {index.cases} WHERE {in_selection(filters)} GROUP BY seq_hash, n_events
+        ),
+        items AS MATERIALIZED (
+            SELECT k.seq_hash, k.n_events, k.cases, unnest(v.activities) AS activity,
+                   unnest(v.activities[2:] || [NULL::VARCHAR]) AS target,
+                   generate_subscripts(v.activities, 1) AS pos
+            FROM per_key k JOIN {index.variants} v USING (seq_hash, n_events)
+        ),
+        edge_counts AS (
+            SELECT activity AS source, target, sum(cases) AS frequency
+            FROM items WHERE target IS NOT NULL GROUP BY activity, target
+        ),
+        edge_cases AS (
+            SELECT activity AS source, target, sum(cases) AS cases
+            FROM (SELECT DISTINCT seq_hash, n_events, cases, activity, target FROM items WHERE target IS NOT NULL)
+            GROUP BY activity, target
+        ),
+        activity_events AS (SELECT activity, sum(cases) AS events FROM items GROUP BY activity),
+        activity_cases AS (
+            SELECT activity, sum(cases) AS cases
+            FROM (SELECT DISTINCT seq_hash, n_events, cases, activity FROM items) GROUP BY activity
+        ),
+        waits AS (
+            SELECT a.activity AS source, b.activity AS target, w.* EXCLUDE (source, target)
+            FROM (SELECT source, target, median(wait_s) AS wait_median_s, avg(wait_s) AS wait_mean_s,
+                         quantile_cont(wait_s, 0.9) AS wait_p90_s, sum(wait_s) AS wait_total_s
+                  FROM {index.steps}
+                  WHERE target IS NOT NULL AND {in_selection(filters, "case_no", "case_no")}
+                  GROUP BY source, target) w
+            JOIN {index.activities} a ON a.code = w.source
+            JOIN {index.activities} b ON b.code = w.target
         )
-        SELECT 0 AS part, activity AS source, target, count(*) AS frequency, count(DISTINCT case_id) AS cases,
-               median(wait_s) AS wait_median_s, avg(wait_s) AS wait_mean_s,
-               quantile_cont(wait_s, 0.9) AS wait_p90_s, sum(wait_s) AS wait_total_s
-        FROM steps WHERE target IS NOT NULL GROUP BY activity, target
+        SELECT 0 AS part, source, target, frequency::BIGINT AS frequency, c.cases::BIGINT AS cases,
+               wait_median_s, wait_mean_s, wait_p90_s, wait_total_s
+        FROM edge_counts JOIN edge_cases c USING (source, target) JOIN waits USING (source, target)
         UNION ALL
-        SELECT 1, activity, NULL, count(*), count(DISTINCT case_id), NULL, NULL, NULL, NULL
-        FROM steps GROUP BY activity
+        SELECT 1, activity, NULL, events::BIGINT, cases::BIGINT, NULL, NULL, NULL, NULL
+        FROM activity_events JOIN activity_cases USING (activity)
         UNION ALL
-        SELECT 2, activity, NULL, count(*), count(*), NULL, NULL, NULL, NULL
-        FROM steps WHERE is_first GROUP BY activity
+        SELECT 2, activity, NULL, sum(cases)::BIGINT, sum(cases)::BIGINT, NULL, NULL, NULL, NULL
+        FROM items WHERE pos = 1 GROUP BY activity
         UNION ALL
-        SELECT 3, activity, NULL, count(*), count(*), NULL, NULL, NULL, NULL
-        FROM steps WHERE target IS NULL GROUP BY activity
+        SELECT 3, activity, NULL, sum(cases)::BIGINT, sum(cases)::BIGINT, NULL, NULL, NULL, NULL
+        FROM items WHERE target IS NULL GROUP BY activity
         ORDER BY part, frequency DESC, source, target
-    """, params).df()
+    """, params)
 
     def part(number: int, columns: list[str], names: dict[str, str]) -> pd.DataFrame:
         return found[found.part == number][columns].rename(columns=names).reset_index(drop=True)

@@ -63,11 +63,63 @@ def is_unfiltered(filters: Filters) -> bool:
             and not filters.start_activities and not filters.end_activities and not filters.variants)
 
 
-def in_selection(filters: Filters, column: str = "case_id") -> str:
+def in_selection(filters: Filters, column: str = "case_id", key: str = "case_id") -> str:
     """Return an SQL condition that `column` names a passing case. Without criteria it is `true`, so that a view
-    of the whole process pays for no join; else a semi-join on the CTE `selected` (a `case_selection` body),
-    which the query must then define."""
-    return "true" if is_unfiltered(filters) else f"{column} IN (SELECT case_id FROM selected)"
+    of the whole process pays for no join; else a semi-join on column `key` of the CTE `selected` (a
+    `case_selection` or `indexed_selection` body), which the query must then define."""
+    return "true" if is_unfiltered(filters) else f"{column} IN (SELECT {key} FROM selected)"
+
+
+def indexed_selection(filters: Filters, cases: str, variants: str) -> tuple[str, dict]:
+    """Like `case_selection`, on a case index (mining.cases.case_index: the names of its `cases` and `variants`
+    tables): every criterion but the attributes is then a condition on one row per case or per variant. It
+    selects case_id and case_no (the case's number in the index)."""
+    params: dict = {"f_process": filters.process}
+    where: list[str] = []
+
+    def bind(name: str, value: object) -> str:
+        params[name] = value
+        return f"${name}"
+
+    lo = bind("f_from", filters.time_from) if filters.time_from is not None else None
+    hi = bind("f_to", filters.time_to) if filters.time_to is not None else None
+    first, last = {"started": ("case_start", "case_start"), "ended": ("case_end", "case_end"),
+                   "active": ("case_end", "case_start")}[filters.time_mode]
+    where += [f"s.{first} >= {lo}"] if lo else []
+    where += [f"s.{last} < {hi}"] if hi else []
+    for i, (key, value) in enumerate(sorted(filters.attributes.items())):
+        v = bind(f"f_value_{i}", value)
+        if key in TYPED_CASE_COLUMNS:
+            where.append(f"c.{key} = {v}")
+        else:
+            k = bind(f"f_key_{i}", key)
+            where.append(f"""json_extract_string(c.attributes, '$."' || replace({k}, '"', '\\"') || '"') = {v}""")
+    if filters.activities_present:
+        where.append(f"list_has_all(v.activities, {bind('f_present', filters.activities_present)}::VARCHAR[])")
+    if filters.activities_absent:
+        where.append(f"NOT list_has_any(v.activities, {bind('f_absent', filters.activities_absent)}::VARCHAR[])")
+    if filters.duration_min_s is not None:
+        where.append(f"s.duration_s >= {bind('f_duration_min', filters.duration_min_s)}")
+    if filters.duration_max_s is not None:
+        where.append(f"s.duration_s <= {bind('f_duration_max', filters.duration_max_s)}")
+    if filters.start_activities:
+        where.append(f"list_contains({bind('f_starts', filters.start_activities)}::VARCHAR[], v.activities[1])")
+    if filters.end_activities:
+        where.append(f"list_contains({bind('f_ends', filters.end_activities)}::VARCHAR[], v.activities[-1])")
+    if filters.variants:
+        where.append(f"list_contains({bind('f_variants', filters.variants)}::VARCHAR[], v.variant_id)")
+    source = f"{cases} s"
+    if (filters.activities_present or filters.activities_absent or filters.start_activities
+            or filters.end_activities or filters.variants):
+        source += f" JOIN {variants} v USING (seq_hash, n_events)"
+    if filters.attributes:
+        source += " JOIN cases c ON c.process = $f_process AND c.case_id = s.case_id"
+    sql = f"""
+        SELECT s.case_id, s.case_no
+        FROM {source}
+        WHERE {' AND '.join(where) or 'true'}
+    """
+    return sql, params
 
 
 def case_selection(filters: Filters) -> tuple[str, dict]:

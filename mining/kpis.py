@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from mining.cases import EVENT_ORDER
-from mining.filters import TYPED_CASE_COLUMNS, Filters, case_selection, in_selection
+from mining.cases import EVENT_ORDER, case_index
+from mining.filters import TYPED_CASE_COLUMNS, Filters, in_selection, indexed_selection
 from synthetic.params import ServiceParams
 
 SYSTEM_ROLE = "system"
@@ -97,8 +97,9 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame
     return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
 
 
-def _params(filters: Filters, config: KpiConfig) -> tuple[str, dict]:
-    selection, params = case_selection(filters)
+def _params(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiConfig) -> tuple[str, dict]:
+    index = case_index(con, filters.process)
+    selection, params = indexed_selection(filters, index.cases, index.variants)
     params |= {
         "k_system_role": SYSTEM_ROLE,
         "k_systems": list(config.system_resources),
@@ -146,7 +147,7 @@ def _events_sql(filters: Filters) -> str:
 def kpis_per_case(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiConfig) -> pd.DataFrame:
     """Return one row per selected case: case_id, cycle_time_h, touchless, exception, rework, first_time_right,
     manual_touches, sla_met (null without a target) and cost."""
-    selection, params = _params(filters, config)
+    selection, params = _params(con, filters, config)
     if config.sla_attribute in TYPED_CASE_COLUMNS:
         sla_value = f"c.{config.sla_attribute}::VARCHAR"
     else:
@@ -154,35 +155,56 @@ def kpis_per_case(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiC
         sla_value = """json_extract_string(c.attributes, '$."' || replace($k_sla_attr, '"', '\\"') || '"')"""
     if config.sla_until_activity is not None:
         params["k_sla_until"] = config.sla_until_activity
-        sla_stop, sla_end = "min(end_time) FILTER (WHERE activity = $k_sla_until)", "coalesce(s.sla_end, s.case_end)"
+        sla_stop, sla_end = "min(end_time) FILTER (WHERE activity = $k_sla_until)", "coalesce(p.sla_end, s.case_end)"
     else:
         sla_stop, sla_end = "NULL", "s.case_end"
+    index = case_index(con, filters.process)
+    # Exceptions and rework depend on the activity sequence only, so they are decided once per variant; the
+    # touches, cost and SLA stop need the events but not their order, so no sort is needed.
     found = _run(con, f"""
         WITH selected AS ({selection}),
-        {_events_sql(filters)},
+        positions AS (
+            SELECT seq_hash, n_events, unnest(activities) AS activity, generate_subscripts(activities, 1) AS position
+            FROM {index.variants}
+        ),
+        reworked AS (
+            SELECT DISTINCT seq_hash, n_events
+            FROM (SELECT seq_hash, n_events FROM positions GROUP BY seq_hash, n_events, activity
+                  HAVING max(position) - min(position) + 1 > count(*))
+        ),
+        flags AS (
+            SELECT v.seq_hash, v.n_events, list_has_any(v.activities, $k_exceptions::VARCHAR[]) AS exception,
+                   r.seq_hash IS NOT NULL AS rework
+            FROM {index.variants} v
+            LEFT JOIN reworked r ON r.seq_hash = v.seq_hash AND r.n_events = v.n_events
+        ),
+        sel AS (
+            SELECT s.case_id, s.case_start, s.case_end, s.duration_s, f.exception, f.rework,
+                   ($k_sla_hours::DOUBLE[])[list_position($k_sla_keys::VARCHAR[], {sla_value})] AS target
+            FROM {index.cases} s
+            JOIN flags f ON f.seq_hash = s.seq_hash AND f.n_events = s.n_events
+            LEFT JOIN cases c ON c.process = $f_process AND c.case_id = s.case_id
+            WHERE {in_selection(filters, "s.case_id")}
+        ),
         per_event AS (
             SELECT case_id,
                    count(*) FILTER (WHERE manual) AS manual_touches,
-                   bool_or(list_contains($k_exceptions::VARCHAR[], activity)) AS exception,
                    coalesce(sum(
                        coalesce(($k_min_values::DOUBLE[])[list_position($k_min_keys::VARCHAR[], activity)],
                                 $k_default_minutes)
                        * coalesce(($k_rate_values::DOUBLE[])[list_position($k_rate_keys::VARCHAR[], role)],
                                   $k_default_rate) / 60.0) FILTER (WHERE manual), 0) AS cost,
-                   {sla_stop} AS sla_end,
-                   min(coalesce(start_time, end_time)) AS case_start, max(end_time) AS case_end,
-                   epoch(max(end_time) - min(coalesce(start_time, end_time))) AS duration_s
-            FROM ev GROUP BY case_id
-        ),
-        targets AS (
-            SELECT p.case_id, ($k_sla_hours::DOUBLE[])[list_position($k_sla_keys::VARCHAR[], {sla_value})] AS target
-            FROM per_event p LEFT JOIN cases c ON c.process = $f_process AND c.case_id = p.case_id
+                   {sla_stop} AS sla_end
+            FROM (SELECT case_id, activity, end_time, role,
+                         (resource IS NOT NULL AND coalesce(role, '') <> $k_system_role
+                          AND NOT list_contains($k_systems::VARCHAR[], resource)) AS manual
+                  FROM events WHERE process = $f_process AND {in_selection(filters)})
+            GROUP BY case_id
         )
         SELECT s.case_id, s.duration_s / 3600.0 AS cycle_time_h,
-               s.manual_touches = 0 AS touchless, s.exception,
-               s.case_id IN (SELECT case_id FROM reworked) AS rework,
-               s.manual_touches, t.target, epoch({sla_end} - s.case_start) / 3600.0 AS sla_h, s.cost
-        FROM per_event s JOIN targets t USING (case_id)
+               p.manual_touches = 0 AS touchless, s.exception, s.rework,
+               p.manual_touches, s.target, epoch({sla_end} - s.case_start) / 3600.0 AS sla_h, p.cost
+        FROM sel s JOIN per_event p ON p.case_id = s.case_id
         ORDER BY s.case_id
     """, params)
     found["first_time_right"] = ~(found["rework"].astype(bool) | found["exception"].astype(bool))
@@ -222,7 +244,7 @@ def kpi_summary(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiCon
 def approval_turnaround(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiConfig) -> pd.DataFrame:
     """Return one row per approval activity, most approvals first: count of approvals with a previous event, and
     median_h, mean_h, p90_h hours from the previous event's end to the approval's end."""
-    selection, params = _params(filters, config)
+    selection, params = _params(con, filters, config)
     found = _run(con, f"""
         WITH selected AS ({selection}),
         {_events_sql(filters)},
@@ -244,7 +266,7 @@ def approval_turnaround(con: duckdb.DuckDBPyConnection, filters: Filters, config
 def rework_by_activity(con: duckdb.DuckDBPyConnection, filters: Filters, config: KpiConfig) -> pd.DataFrame:
     """Return one row per activity repeated after other activities in some case, most cases first: cases where
     it is, and their share of the selected cases."""
-    selection, params = _params(filters, config)
+    selection, params = _params(con, filters, config)
     found = _run(con, f"""
         WITH selected AS ({selection}),
         {_events_sql(filters)}
