@@ -1,0 +1,185 @@
+"""Working-time arithmetic for the simulation: when a calendar's people work, in simulation seconds.
+
+Simulation time is a float number of **seconds** since the model's start (a UTC instant). Shifts are local
+wall-clock times in the calendar's zone, so a shift starts at 08:00 local on both sides of a daylight-saving
+change (that week has one hour more or less between two shift starts). Each local day's working intervals are
+computed once and cached; the local date of a moment is cached per 15 minutes of absolute time, which is exact
+because every zone offset in use is a multiple of 15 minutes.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from math import inf
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from simulation.spec import WEEKDAYS, Calendar
+
+Interval = tuple[float, float]  # [start, end) in simulation seconds
+_BUCKET = 900.0  # seconds: zone offsets are multiples of 15 minutes
+_SEARCH_DAYS = 800  # how far ahead to look for a working moment before giving up (two years and more)
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    h, m = text.split(":")
+    return int(h), int(m)
+
+
+class LocalClock:
+    """Converts simulation seconds to local dates and back, in one time zone."""
+
+    def __init__(self, origin: datetime, timezone: str) -> None:
+        # A naive start is UTC (Model.start's unit), not the machine's local time.
+        self.origin = origin.replace(tzinfo=UTC) if origin.tzinfo is None else origin.astimezone(UTC)
+        self.origin_epoch = self.origin.timestamp()
+        self.tz = ZoneInfo(timezone)
+        self._dates: dict[int, date] = {}
+
+    def local(self, t: float) -> datetime:
+        """Return the local aware datetime of simulation second `t`."""
+        return datetime.fromtimestamp(self.origin_epoch + t, self.tz)
+
+    def local_date(self, t: float) -> date:
+        """Return the local calendar date of simulation second `t` (cached per 15 minutes)."""
+        key = int((self.origin_epoch + t) // _BUCKET)
+        day = self._dates.get(key)
+        if day is None:
+            day = self._dates[key] = datetime.fromtimestamp(key * _BUCKET, self.tz).date()
+        return day
+
+    def at(self, day: date, hour: int, minute: int) -> float:
+        """Return the simulation second of local wall-clock time hour:minute on `day` (24:00 = next midnight)."""
+        if hour == 24:
+            day, hour = day + timedelta(days=1), 0
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.tz).timestamp() - self.origin_epoch
+
+
+class WorkingTime:
+    """The working intervals of a calendar (or of every hour, without one), per local day, cached."""
+
+    def __init__(self, calendar: Calendar | None, origin: datetime) -> None:
+        self.calendar = calendar
+        self.clock = LocalClock(origin, calendar.timezone if calendar else "UTC")
+        self._holidays = frozenset(calendar.holidays) if calendar else frozenset()
+        self._days: dict[date, list[Interval]] = {}
+
+    def intervals(self, day: date) -> list[Interval]:
+        """Return the working intervals of local `day`, sorted and merged, in simulation seconds."""
+        found = self._days.get(day)
+        if found is not None:
+            return found
+        clock = self.clock
+        if self.calendar is None:
+            raw = [(clock.at(day, 0, 0), clock.at(day, 24, 0))]
+        elif day in self._holidays:
+            raw = []
+        else:
+            weekday = WEEKDAYS[day.weekday()]
+            raw = sorted((clock.at(day, *_hhmm(s.start)), clock.at(day, *_hhmm(s.end)))
+                         for s in self.calendar.shifts if weekday in s.days)
+        merged: list[Interval] = []
+        for start, end in raw:
+            if end <= start:  # a shift inside a skipped daylight-saving hour has no length
+                continue
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        self._days[day] = merged
+        return merged
+
+    def shift_end(self, t: float, absent: frozenset[date] = frozenset()) -> float | None:
+        """Return the end (seconds) of the working interval holding `t`, or None when `t` is not working time."""
+        day = self.clock.local_date(t)
+        if day in absent:
+            return None
+        for start, end in self.intervals(day):
+            if start <= t < end:
+                return end
+        return None
+
+    def is_working(self, t: float, absent: frozenset[date] = frozenset()) -> bool:
+        """Return whether simulation second `t` is working time (and not an absence day)."""
+        return self.shift_end(t, absent) is not None
+
+    def next_working(self, t: float, absent: frozenset[date] = frozenset()) -> float:
+        """Return the first working moment at or after `t`, in seconds (inf when none within two years)."""
+        day = self.clock.local_date(t)
+        for _ in range(_SEARCH_DAYS):
+            if day not in absent:
+                for start, end in self.intervals(day):
+                    if end > t:
+                        return max(start, t)
+            day += timedelta(days=1)
+        return inf
+
+    def add_working(self, t: float, seconds: float) -> float:
+        """Return the moment (seconds) when `seconds` of working time have passed after `t` (absences ignored)."""
+        left = seconds
+        now = self.next_working(t)
+        while now < inf:
+            end = self.shift_end(now)
+            if now + left <= end:
+                return now + left
+            left -= end - now
+            now = self.next_working(end)
+        return inf
+
+
+class PersonTime:
+    """One person's working time: their calendar minus their absence days."""
+
+    __slots__ = ("working", "absent")
+
+    def __init__(self, working: WorkingTime, absent: frozenset[date]) -> None:
+        self.working = working
+        self.absent = absent
+
+    def shift_end(self, t: float) -> float | None:
+        """Return the end (seconds) of the person's current working interval, or None when off or absent."""
+        return self.working.shift_end(t, self.absent)
+
+    def next_working(self, t: float) -> float:
+        """Return the person's first working moment at or after `t`, in seconds (inf when none)."""
+        return self.working.next_working(t, self.absent)
+
+
+def absence_days(share: float, first: date, last: date, seed: int, replication: int, person: str) -> frozenset[date]:
+    """Return the local dates from `first` to `last` on which `person` is absent: each day independently with
+    probability `share`, from a stream that depends only on (seed, replication, person name), so adding a
+    colleague does not change anybody else's absences."""
+    if share <= 0:
+        return frozenset()
+    rng = np.random.default_rng([seed, replication, 2, zlib.crc32(person.encode())])
+    n = (last - first).days + 1
+    hits = np.flatnonzero(rng.random(n) < share)
+    return frozenset(first + timedelta(days=int(i)) for i in hits)
+
+
+def weekly_slots(days: list[str], times: list[str], clock: LocalClock) -> Callable[[float], float]:
+    """Return a function giving the first slot (seconds) at or after a moment: the listed local `times` on the
+    listed weekdays (inf when none within two years)."""
+    wanted = {WEEKDAYS.index(d) for d in days}
+    parsed = [_hhmm(x) for x in times]
+    cache: dict[date, list[float]] = {}
+
+    def on(day: date) -> list[float]:
+        found = cache.get(day)
+        if found is None:
+            found = cache[day] = ([clock.at(day, h, m) for h, m in parsed] if day.weekday() in wanted else [])
+        return found
+
+    def next_slot(t: float) -> float:
+        day = clock.local_date(t) - timedelta(days=1)  # a slot at 24:00 of yesterday is today's midnight
+        for _ in range(_SEARCH_DAYS):
+            for slot in on(day):
+                if slot >= t:
+                    return slot
+            day += timedelta(days=1)
+        return inf
+
+    return next_slot

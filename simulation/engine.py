@@ -1,0 +1,957 @@
+"""The simulation engine: a model (plus a scenario's design changes) run with simpy into simulated events in the
+canonical event schema, and KPIs over them.
+
+Time is a float number of **seconds** since `Model.start` (UTC). People are simpy processes that pull work:
+each role has one first-come-first-served queue; a person takes the oldest task whenever they are on shift and
+not absent, and a task once started runs to its end even past the end of the shift (overtime) — work is never
+paused overnight. Activities without a role, or marked automated, are done by a system at once (no queue).
+
+Randomness is split so that scenarios are compared on common random numbers: the arrivals and the attributes
+of the cases come from one stream that depends only on (seed, replication); every case then draws its routing
+and durations from its own stream derived from (seed, replication, case number), and every person's absence
+days from a stream keyed by their name. A design change that alters one case's path therefore leaves the draws
+of every other case untouched, and the same cases (ids, arrival times, attributes) arrive in every scenario.
+Volume growth keeps that property: the as-is cases all still arrive (a factor below one drops a fixed share of
+them by a per-case draw) and the growth arrives as extra cases from separate streams.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from math import inf
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import numpy as np
+import pandas as pd
+import simpy
+
+from simulation.calendars import LocalClock, PersonTime, WorkingTime, absence_days, weekly_slots
+from simulation.spec import (
+    END,
+    START,
+    AiTriage,
+    ApprovalMatrix,
+    Arrivals,
+    Automation,
+    Delegation,
+    Escalation,
+    Model,
+    Role,
+    Scenario,
+    ScheduledAction,
+    Staffing,
+    Volume,
+)
+
+if TYPE_CHECKING:
+    from ingest.loader import ImportResult
+
+SOURCE = "simulation"  # events.source of simulated events written into a workspace
+SYSTEM = "system"  # role and resource of every system event (as mining/kpis.py expects)
+REVIEW_PREFIX = "Review: "  # manual review of an AI decision below the threshold: "Review: <activity>"
+EXCEPTION_PREFIX = "Handle exception: "
+APPROVAL_PREFIX = "Approve"
+EVENT_COLUMNS = ["case_id", "activity", "start_time", "end_time", "resource", "role", "site", "amount",
+                 "attributes", "kind"]
+# Event kinds: manual work, system steps, and the policy events the KPIs count.
+MANUAL_KINDS = ("manual", "exception", "review", "rework")
+EXCEPTION_KINDS = ("exception", "dead_letter")
+_DAY = 86400.0
+
+Progress = Callable[[float, str], None]
+
+KPI_DEFINITIONS: dict[str, str] = {
+    "cases": "Number of reported cases: those arriving after the warm-up period.",
+    "completed_share": "Share of the reported cases that reached END before the simulation stopped (dead letters, "
+                       "loop-guard stops and unfinished cases are not completed).",
+    "cycle_time_median_h": "Completed cases: hours from the first known time of the case (earliest start, else "
+                           "earliest end) to the end of its last event — as in mining/kpis.py; median.",
+    "cycle_time_mean_h": "As cycle_time_median_h, the mean.",
+    "cycle_time_p90_h": "As cycle_time_median_h, the 90th percentile.",
+    "touchless_rate": "Share of cases without a manual event (an event with a resource whose role is not "
+                      "'system'), as in mining/kpis.py.",
+    "exception_rate": "Share of cases with an exception-handling event (automation retries exhausted) or a dead "
+                      "letter.",
+    "rework_rate": "Share of cases in which some activity is repeated after other activities (A B A is rework, "
+                   "A A is not), as in mining/kpis.py.",
+    "manual_touches_per_case": "Mean number of manual events per case, as in mining/kpis.py.",
+    "waiting_h_per_case": "Mean over the cases of the hours their events waited: for each event, its start minus "
+                          "the end of the case's previous event (or the arrival), never negative.",
+    "sla_adherence": "Share of the completed cases with an SLA target (Model.sla) whose cycle time is within it.",
+    "cost_per_case": "Mean over the cases of processing hours of their manual events times the hourly cost of the "
+                     "role that did them (simulated work time, not the standard minutes mining/kpis.py assumes).",
+    "approval_turnaround_median_h": "Events whose activity starts with 'Approve': hours from the end of the "
+                                    "case's previous event (when the approval became ready) to the approval's "
+                                    "end, as in mining/kpis.py; median.",
+    "approval_turnaround_mean_h": "As approval_turnaround_median_h, the mean.",
+}
+
+
+@dataclass
+class SimulationRun:
+    """One replication of one scenario: simulated events (canonical columns plus `kind`) and cases."""
+
+    events: pd.DataFrame
+    cases: pd.DataFrame
+    scenario: str
+    seed: int
+    replication: int
+    wall_time_s: float
+    model: Model = field(repr=False)  # the model with the scenario's changes in force
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def _check(model: Model, change: Any, where: str) -> None:
+    """Raise ValueError when `change` names an activity, role, calendar or site the model does not have."""
+    activities = {a.name for a in model.activities}
+    roles = {r.name for r in model.roles}
+
+    def need(name: str | None, known: set[str], what: str, extra: tuple[str, ...] = ()) -> None:
+        if name is not None and name not in known and name not in extra:
+            raise ValueError(f"{where}: unknown {what} {name!r} (known: {', '.join(sorted(known)) or 'none'})")
+
+    if isinstance(change, ApprovalMatrix):
+        need(change.after, activities, "activity", (START,))
+        need(change.then, activities, "activity", (END,))
+        for band in change.bands:
+            for name in band.approvals:
+                need(name, activities, "activity")
+    elif isinstance(change, Delegation):
+        need(change.role, roles, "role")
+        need(change.delegate, roles, "role")
+    elif isinstance(change, Escalation):
+        need(change.activity, activities, "activity")
+        need(change.escalate_to, roles, "role")
+        if change.business_hours and model.activity(change.activity).role is None:
+            raise ValueError(f"{where}: business hours need a role on activity {change.activity!r}")
+    elif isinstance(change, ScheduledAction):
+        need(change.activity, activities, "activity")
+        ZoneInfo(change.timezone)
+    elif isinstance(change, Automation):
+        need(change.activity, activities, "activity")
+        need(change.exception_role, roles, "role")
+    elif isinstance(change, AiTriage):
+        need(change.activity, activities, "activity")
+        need(change.review_role, roles, "role")
+        need(change.misroute_role, roles, "role")
+    elif isinstance(change, Staffing):
+        need(change.role, roles, "role")
+        need(change.calendar, {c.name for c in model.calendars}, "calendar")
+    elif isinstance(change, Volume):
+        sites = set(model.arrivals.sites)
+        if change.site is not None:
+            need(change.site, sites, "site")
+        if change.new_site is not None and change.new_site in sites:
+            raise ValueError(f"{where}: site {change.new_site!r} exists already")
+
+
+def apply(model: Model, scenario: Scenario | None) -> Model:
+    """Return the model with the scenario's changes in force: Staffing and Volume change the roles and arrivals,
+    every other change is appended to `policies`; raise ValueError naming an unknown activity, role or site.
+
+    Staffing and Volume already among the model's own policies are put in force first (and leave `policies`).
+    """
+    own = [(p, f"model {model.name!r}, policy {i} ({p.kind})") for i, p in enumerate(model.policies, 1)]
+    changes = [(c, f"scenario {scenario.name!r}, change {i} ({c.kind})")
+               for i, c in enumerate(scenario.changes if scenario else [], 1)]
+    for change, where in own + changes:
+        _check(model, change, where)
+    if not changes and not any(isinstance(p, Staffing | Volume) for p in model.policies):
+        return model
+    roles = {r.name: r for r in model.roles}
+    arrivals = model.arrivals
+    policies = [p for p in model.policies if not isinstance(p, Staffing | Volume)]
+    for change, _ in [o for o in own if isinstance(o[0], Staffing | Volume)] + changes:
+        if isinstance(change, Staffing):
+            update = {k: getattr(change, k) for k in ("headcount", "calendar", "hourly_cost")
+                      if getattr(change, k) is not None}
+            roles[change.role] = roles[change.role].model_copy(update=update)
+        elif isinstance(change, Volume):
+            arrivals = _scaled(arrivals, change)
+        else:
+            policies.append(change)
+    changed = model.model_copy(update={"roles": list(roles.values()), "arrivals": arrivals, "policies": policies})
+    return Model.model_validate(changed.model_dump())
+
+
+def _scaled(arrivals: Arrivals, change: Volume) -> Arrivals:
+    """Return the arrivals with a volume change: the rate scaled (overall or one site's) and a new site added."""
+    rate, sites = arrivals.cases_per_week, dict(arrivals.sites)
+    if change.site is None:
+        rate *= change.factor
+    else:
+        total = sum(sites.values())
+        weighted = {s: v * (change.factor if s == change.site else 1.0) for s, v in sites.items()}
+        rate *= sum(weighted.values()) / total
+        sites = {s: v / sum(weighted.values()) for s, v in weighted.items()}
+    if change.new_site is not None and change.new_site_share > 0:
+        total = sum(sites.values()) or 1.0
+        sites = {s: v / total * (1 - change.new_site_share) for s, v in sites.items()}
+        sites[change.new_site] = change.new_site_share
+        rate /= 1 - change.new_site_share
+    return arrivals.model_copy(update={"cases_per_week": rate, "sites": sites})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Arrivals
+
+
+@dataclass
+class _Case:
+    """A case as it arrives: id, arrival (seconds), site, attributes, and its own random stream key."""
+
+    index: int
+    case_id: str
+    arrival: float
+    site: str | None
+    attributes: dict[str, Any]
+    stream: list[int]
+    completed: bool = False
+    stopped: str | None = None  # "dead letter" or "loop guard"
+    end: float | None = None
+
+
+class _Arrivals:
+    """Non-homogeneous Poisson arrivals by thinning: rate = cases_per_week × hour-of-week weight × month factor
+    (both normalised to mean 1), in the arrivals' zone."""
+
+    def __init__(self, model: Model) -> None:
+        a = model.arrivals
+        self.model = model
+        self.clock = LocalClock(model.start, a.timezone)
+        week = np.asarray(a.hour_of_week, dtype=float)
+        month = np.asarray(a.month, dtype=float)
+        self.week = week / week.mean()
+        self.month = month / month.mean()
+        self.per_second = a.cases_per_week / (7 * _DAY)
+        self.peak = float(self.week.max() * self.month.max())
+        self._shape: dict[int, float] = {}
+        total = sum(a.sites.values())
+        self.sites = {s: v / total for s, v in a.sites.items()} if total > 0 else {}
+
+    def shape(self, t: float) -> float:
+        """Return the relative rate (mean 1) at simulation second `t` (cached per 15 minutes)."""
+        key = int((self.clock.origin_epoch + t) // 900)
+        value = self._shape.get(key)
+        if value is None:
+            local = self.clock.local(t)
+            value = self._shape[key] = float(self.week[local.weekday() * 24 + local.hour]
+                                             * self.month[local.month - 1])
+        return value
+
+    def times(self, rng: np.random.Generator, scale: float, horizon: float) -> Generator[float, None, None]:
+        """Yield arrival moments (seconds) before `horizon` at `scale` times the model's rate."""
+        top = self.per_second * self.peak * scale
+        if top <= 0:
+            return
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / top)
+            if t >= horizon:
+                return
+            if rng.random() * self.peak < self.shape(t):
+                yield t
+
+    def draw(self, rng: np.random.Generator, site: str | None) -> dict[str, Any]:
+        """Return the case attributes drawn at arrival (one fixed set of draws per case)."""
+        found: dict[str, Any] = {}
+        for attr in self.model.attributes:
+            if attr.number is not None:
+                found[attr.name] = round(float(attr.number.sample(rng)), 2)
+            else:
+                options = attr.per_site.get(site, attr.categories) if site is not None else attr.categories
+                options = options or attr.categories
+                u, acc, chosen = rng.random(), 0.0, None
+                total = sum(options.values())
+                for value, p in options.items():
+                    acc += p / total
+                    chosen = value
+                    if u < acc:
+                        break
+                found[attr.name] = chosen
+        return found
+
+    def site(self, u: float, sites: dict[str, float]) -> str | None:
+        """Return the site chosen by the uniform draw `u` among `sites` (shares summing to 1)."""
+        acc, chosen = 0.0, None
+        for name, share in sites.items():
+            acc += share
+            chosen = name
+            if u < acc:
+                break
+        return chosen
+
+
+def _cases(model: Model, volume: list[Volume], seed: int, replication: int) -> list[_Case]:
+    """Return the cases of one replication in arrival order: the as-is stream (thinned where a factor is below 1)
+    and extra streams for growth and new sites."""
+    arrivals = _Arrivals(model)
+    horizon = model.horizon_days * _DAY
+    sites = arrivals.sites
+    factor = {s: 1.0 for s in sites} if sites else {None: 1.0}
+    new_sites: list[tuple[str, float]] = []
+    for change in volume:
+        for s in factor:
+            if change.site is None or change.site == s:
+                factor[s] *= change.factor
+        if change.new_site is not None and change.new_site_share > 0:
+            new_sites.append((change.new_site, change.new_site_share))
+    found: list[_Case] = []
+    rng = np.random.default_rng([seed, replication, 0])
+    for k, t in enumerate(arrivals.times(rng, 1.0, horizon), 1):
+        site = arrivals.site(rng.random(), sites)
+        keep = rng.random()
+        attributes = arrivals.draw(rng, site)
+        if keep < factor[site]:
+            found.append(_Case(0, f"C{k:06d}", t, site, attributes, [seed, replication, 1, k]))
+    base_shares = sites or {None: 1.0}
+    extra: list[tuple[str, str | None, float]] = [
+        (f"V-{s}-" if s is not None else "V-", s, (f - 1) * base_shares[s]) for s, f in factor.items() if f > 1]
+    grown = sum(base_shares[s] * f for s, f in factor.items())
+    extra += [(f"N-{name}-", name, share / (1 - share) * grown) for name, share in new_sites]
+    for prefix, site, scale in extra:
+        key = zlib.crc32(prefix.encode())
+        rng = np.random.default_rng([seed, replication, 3, key])
+        for k, t in enumerate(arrivals.times(rng, scale, horizon), 1):
+            attributes = arrivals.draw(rng, site)
+            found.append(_Case(0, f"{prefix}{k:06d}", t, site, attributes, [seed, replication, 4, key, k]))
+    found.sort(key=lambda c: (c.arrival, c.case_id))
+    for i, case in enumerate(found):
+        case.index = i
+    return found
+
+
+# ----------------------------------------------------------------------------------------------------------
+# People and queues
+
+
+class _Task:
+    """Work waiting in a role's queue: seconds of work, and the event that fires when a person has done it."""
+
+    __slots__ = ("case", "activity", "duration", "done", "attributes", "pool", "taken", "ready", "delegating")
+
+    def __init__(self, case: _Case, activity: str, duration: float, done: simpy.Event,
+                 attributes: dict | None) -> None:
+        self.case = case
+        self.activity = activity
+        self.duration = duration
+        self.done = done
+        self.attributes = attributes
+        self.pool: _Pool | None = None
+        self.taken = False
+        self.ready = 0.0
+        self.delegating = False  # a delegation timer runs for it
+
+
+class _Pool:
+    """The first-come-first-served queue of one role and its idle people (longest idle first)."""
+
+    def __init__(self, env: simpy.Environment, role: Role) -> None:
+        self.env = env
+        self.role = role
+        self.queue: deque[_Task] = deque()
+        self.idle: deque[_Worker] = deque()
+        self.workers: list[_Worker] = []
+
+    def put(self, task: _Task) -> None:
+        """Hand the task to an idle person on shift, else queue it (it may have moved here from another pool)."""
+        task.pool = self
+        now = self.env.now
+        while self.idle:
+            worker = self.idle.popleft()
+            wake, worker.wake = worker.wake, None
+            if worker.shift_end > now:
+                task.taken = True
+                wake.succeed(task)
+                return
+            # Idle since a shift that has ended: send them to sleep until their next shift.
+            wake.succeed(None)
+        self.queue.append(task)
+
+    def take(self) -> _Task | None:
+        """Return the oldest task still waiting here (tasks moved to another pool are skipped), or None."""
+        queue = self.queue
+        while queue:
+            task = queue.popleft()
+            if task.pool is self and not task.taken:
+                task.taken = True
+                return task
+        return None
+
+    def anyone_at_work(self, t: float) -> bool:
+        """Return whether some person of the role is on shift and not absent at second `t`."""
+        return any(w.time.shift_end(t) is not None for w in self.workers)
+
+
+class _Worker:
+    """A person as a simpy process: on shift, takes the oldest task of their role and does it to the end."""
+
+    def __init__(self, env: simpy.Environment, pool: _Pool, name: str, time: PersonTime) -> None:
+        self.env = env
+        self.pool = pool
+        self.name = name
+        self.time = time
+        self.wake: simpy.Event | None = None
+        self.shift_end = 0.0
+        pool.workers.append(self)
+        env.process(self._run())
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        env, pool, time = self.env, self.pool, self.time
+        while True:
+            now = env.now
+            end = time.shift_end(now)
+            if end is None:
+                start = time.next_working(now)
+                if start == inf:
+                    return
+                yield env.timeout(start - now)
+                continue
+            task = pool.take()
+            if task is None:
+                self.shift_end = end
+                self.wake = env.event()
+                pool.idle.append(self)
+                task = yield self.wake
+                if task is None:
+                    continue
+            start = env.now
+            yield env.timeout(task.duration)
+            task.done.succeed((self.name, pool.role.name, start, env.now))
+
+
+def people(role: Role) -> list[str]:
+    """Return the names of the role's `headcount` people: the known names first, then '<role> <n>'."""
+    names = list(role.people[:role.headcount])
+    n = len(names)
+    while len(names) < role.headcount:
+        n += 1
+        names.append(f"{role.name} {n}")
+    return names
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The simulation
+
+
+class _Simulation:
+    """One replication: the cases' generator processes over the people of every role."""
+
+    def __init__(self, model: Model, cases: list[_Case], seed: int, replication: int, days: float) -> None:
+        self.model = model
+        self.env = env = simpy.Environment()
+        self.cases = cases
+        self.activities = {a.name: a for a in model.activities}
+        self.decisions = {d.after: d for d in model.decisions}
+        self.calendars = {c.name: c for c in model.calendars}
+        self.records: list[tuple] = []
+        self.active = 0
+        self.arrived = False
+        policies: dict[str, dict[str, Any]] = {k: {} for k in ("matrix", "delegation", "escalation", "schedule",
+                                                                 "automation", "triage")}
+        for p in model.policies:
+            if isinstance(p, ApprovalMatrix):
+                policies["matrix"][p.after] = p
+            elif isinstance(p, Delegation):
+                policies["delegation"][p.role] = p
+            elif isinstance(p, Escalation):
+                policies["escalation"][p.activity] = p
+            elif isinstance(p, ScheduledAction):
+                policies["schedule"][p.activity] = weekly_slots(p.days, p.times, LocalClock(model.start, p.timezone))
+            elif isinstance(p, Automation):
+                policies["automation"][p.activity] = p
+            elif isinstance(p, AiTriage):
+                policies["triage"][p.activity] = p
+        self.policies = policies
+        self.slot_clock = {p.activity: LocalClock(model.start, p.timezone) for p in model.policies
+                           if isinstance(p, ScheduledAction)}
+        first = model.start.date() - timedelta(days=2)
+        last = model.start.date() + timedelta(days=int(days) + 2)
+        self.working: dict[str, WorkingTime] = {}
+        self.pools: dict[str, _Pool] = {}
+        for role in model.roles:
+            working = WorkingTime(self.calendars[role.calendar] if role.calendar else None, model.start)
+            self.working[role.name] = working
+            pool = self.pools[role.name] = _Pool(env, role)
+            for name in people(role):
+                absent = absence_days(role.absence_share, first, last, seed, replication, name)
+                _Worker(env, pool, name, PersonTime(working, absent))
+
+    # -- recording
+
+    def record(self, case: _Case, activity: str, start: float, end: float, resource: str | None,
+               role: str | None, attributes: dict | None, kind: str) -> None:
+        """Keep one simulated event (times in seconds)."""
+        self.records.append((case.index, len(self.records), activity, start, end, resource, role,
+                             attributes, kind))
+
+    # -- processes
+
+    def arrive(self) -> Generator[simpy.Event, Any, None]:
+        """Start every case's process at its arrival."""
+        env = self.env
+        for case in self.cases:
+            if case.arrival > env.now:
+                yield env.timeout(case.arrival - env.now)
+            self.active += 1
+            env.process(self.run_case(case))
+        self.arrived = True
+
+    def run_case(self, case: _Case) -> Generator[simpy.Event, Any, None]:
+        """Route the case from START to END, performing each activity."""
+        rng = np.random.default_rng(case.stream)
+        at, visits = START, {}
+        matrices = self.policies["matrix"]
+        while True:
+            matrix = matrices.get(at)
+            u = rng.random()
+            if matrix is not None:
+                if not (yield from self.approvals(case, rng, matrix, visits)):
+                    break
+                nxt = matrix.then
+            else:
+                decision = self.decisions.get(at)
+                nxt = decision.choose(case.attributes, u) if decision is not None else END
+            if nxt == END:
+                case.completed = True
+                break
+            if not self.visit(case, nxt, visits):
+                break
+            if not (yield from self.perform(case, rng, nxt)):
+                break
+            at = nxt
+        case.end = self.env.now
+        self.active -= 1
+
+    def visit(self, case: _Case, activity: str, visits: dict[str, int]) -> bool:
+        """Count a visit of `activity`; return False (and stop the case) beyond the model's max_visits."""
+        visits[activity] = visits.get(activity, 0) + 1
+        if visits[activity] > self.model.max_visits:
+            case.stopped = "loop guard"
+            return False
+        return True
+
+    def approvals(self, case: _Case, rng: np.random.Generator, matrix: ApprovalMatrix,
+                  visits: dict[str, int]) -> Generator[simpy.Event, Any, bool]:
+        """Approve by the matrix: a system approval below the threshold, else the band's approvals in turn."""
+        value = case.attributes.get(matrix.attribute)
+        if matrix.auto_below is not None and value is not None and value < matrix.auto_below:
+            now = self.env.now
+            self.record(case, matrix.auto_activity, now, now, SYSTEM, SYSTEM,
+                        {"rule": f"{matrix.attribute} < {matrix.auto_below:g}"}, "system")
+            return True
+        bands = sorted(matrix.bands, key=lambda b: b.min_value)
+        # A value below every band takes the lowest; a missing value the highest (the strictest).
+        band = bands[-1] if value is None else next((b for b in reversed(bands) if b.min_value <= value), bands[0])
+        for activity in band.approvals:
+            if not self.visit(case, activity, visits):
+                return False
+            if not (yield from self.perform(case, rng, activity)):
+                return False
+        return True
+
+    def perform(self, case: _Case, rng: np.random.Generator, name: str) -> Generator[simpy.Event, Any, bool]:
+        """Do one activity of the case (its delay, schedule and policy included); return False to stop the case."""
+        env, activity = self.env, self.activities[name]
+        delay = float(activity.delay.sample(rng)) if activity.delay is not None else 0.0
+        duration = float(activity.duration.sample(rng))
+        if delay > 0:
+            yield env.timeout(delay)
+        attributes = None
+        next_slot = self.policies["schedule"].get(name)
+        if next_slot is not None:
+            slot = next_slot(env.now)
+            if slot == inf:
+                return False
+            if slot > env.now:
+                yield env.timeout(slot - env.now)
+            attributes = {"batch": self.slot_clock[name].local(slot).isoformat(timespec="minutes")}
+        automation = self.policies["automation"].get(name)
+        if automation is not None:
+            return (yield from self.automated(case, rng, name, automation, attributes))
+        triage = self.policies["triage"].get(name)
+        if triage is not None:
+            yield from self.triaged(case, rng, name, triage, attributes)
+            return True
+        if activity.automated or activity.role is None:
+            start = env.now
+            if duration > 0:
+                yield env.timeout(duration)
+            self.record(case, name, start, env.now, SYSTEM, SYSTEM, attributes, "system")
+            return True
+        yield from self.manual(case, name, activity.role, duration, attributes, "manual")
+        return True
+
+    def manual(self, case: _Case, name: str, role: str, duration: float, attributes: dict | None,
+               kind: str) -> Generator[simpy.Event, Any, None]:
+        """Queue the work for the role's people and wait until one of them has done it."""
+        env = self.env
+        task = _Task(case, name, duration, env.event(), attributes)
+        task.ready = env.now
+        self.pools[role].put(task)
+        if not task.taken:
+            escalation = self.policies["escalation"].get(name)
+            if escalation is not None and kind == "manual":
+                env.process(self.escalate(task, escalation))
+            self.maybe_delegate(task)
+        resource, role_done, start, end = yield task.done
+        self.record(case, name, start, end, resource, role_done, task.attributes, kind)
+
+    def watch(self, pool: _Pool, delegation: Delegation) -> Generator[simpy.Event, Any, None]:
+        """Whenever the whole role goes away (off shift or absent) for longer than `after_h`, hand the tasks
+        already waiting to the delegate `after_h` after the role went away (new tasks: see maybe_delegate)."""
+        env, wait = self.env, delegation.after_h * 3600
+        while True:
+            now = env.now
+            ends = [e for e in (w.time.shift_end(now) for w in pool.workers) if e is not None]
+            if ends:
+                # Someone is at work: look again when the last of them leaves (others may arrive meanwhile).
+                yield env.timeout(max(ends) - now)
+                continue
+            back = min((w.time.next_working(now) for w in pool.workers), default=inf)
+            if back - now > wait:
+                for task in pool.queue:
+                    if task.pool is pool and not task.taken and not task.delegating:
+                        task.delegating = True
+                        env.process(self.delegate(task, pool, delegation, wait))
+            if back == inf:
+                return
+            yield env.timeout(back - now)
+
+    def maybe_delegate(self, task: _Task) -> None:
+        """Hand the task to the delegate role after `after_h` when nobody of its role works before then."""
+        pool = task.pool
+        delegation = self.policies["delegation"].get(pool.role.name)
+        if delegation is None:
+            return
+        now = self.env.now
+        if pool.anyone_at_work(now):
+            return
+        back = min((w.time.next_working(now) for w in pool.workers), default=inf)
+        wait = delegation.after_h * 3600
+        if back - now > wait and not task.delegating:
+            task.delegating = True
+            self.env.process(self.delegate(task, pool, delegation, wait))
+
+    def delegate(self, task: _Task, pool: _Pool, delegation: Delegation,
+                 wait: float) -> Generator[simpy.Event, Any, None]:
+        """After `wait` seconds, move the task (if still waiting in `pool`) to the delegate's queue."""
+        if wait > 0:
+            yield self.env.timeout(wait)
+        task.delegating = False
+        if task.taken or task.pool is not pool:
+            return
+        task.attributes = (task.attributes or {}) | {"delegated_from": pool.role.name}
+        self.pools[delegation.delegate].put(task)
+
+    def escalate(self, task: _Task, escalation: Escalation) -> Generator[simpy.Event, Any, None]:
+        """Send a reminder and then escalate (and reassign) the task while it keeps waiting."""
+        env, case = self.env, task.case
+        working = self.working[task.pool.role.name] if escalation.business_hours else None
+
+        def due(hours: float) -> float:
+            return working.add_working(task.ready, hours * 3600) if working else task.ready + hours * 3600
+
+        timers = [(due(h), k) for h, k in ((escalation.remind_after_h, "reminder"),
+                                           (escalation.escalate_after_h, "escalation")) if h is not None]
+        for at, kind in sorted(timers):
+            if at == inf:
+                return
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            if task.taken:
+                return
+            now = env.now
+            if kind == "reminder":
+                self.record(case, escalation.reminder_activity, now, now, SYSTEM, SYSTEM,
+                            {"waiting_for": task.activity}, "reminder")
+                continue
+            target = escalation.escalate_to
+            self.record(case, escalation.escalation_activity, now, now, SYSTEM, SYSTEM,
+                        {"waiting_for": task.activity} | ({"to": target} if target else {}), "escalation")
+            if target is not None and target != task.pool.role.name:
+                task.attributes = (task.attributes or {}) | {"reassigned_from": task.pool.role.name}
+                self.pools[target].put(task)
+                self.maybe_delegate(task)
+
+    def automated(self, case: _Case, rng: np.random.Generator, name: str, automation: Automation,
+                  attributes: dict | None) -> Generator[simpy.Event, Any, bool]:
+        """Run the system step with retries and doubling back-off; exhausted: exception queue or dead letter."""
+        env = self.env
+        for attempt in range(automation.retries + 1):
+            duration = float(automation.duration.sample(rng))
+            failed = rng.random() < automation.failure_rate
+            start = env.now
+            if duration > 0:
+                yield env.timeout(duration)
+            self.record(case, name, start, env.now, SYSTEM, SYSTEM,
+                        (attributes or {}) | {"attempt": attempt + 1, "outcome": "failed" if failed else "ok"},
+                        "system")
+            if not failed:
+                return True
+            if attempt < automation.retries and automation.backoff_s > 0:
+                yield env.timeout(automation.backoff_s * 2 ** attempt)
+        if automation.exception_role is not None:
+            activity = automation.exception_activity or f"{EXCEPTION_PREFIX}{name}"
+            yield from self.manual(case, activity, automation.exception_role,
+                                   float(automation.exception_duration.sample(rng)), None, "exception")
+            return True
+        now = env.now
+        self.record(case, automation.dead_letter_activity, now, now, SYSTEM, SYSTEM, {"failed": name}, "dead_letter")
+        case.stopped = "dead letter"
+        return False
+
+    def triaged(self, case: _Case, rng: np.random.Generator, name: str, triage: AiTriage,
+                attributes: dict | None) -> Generator[simpy.Event, Any, None]:
+        """Let the AI decide; below the threshold a person reviews, a wrong automatic decision is reworked."""
+        env = self.env
+        confidence = float(triage.confidence.sample(rng))
+        duration = float(triage.duration.sample(rng))
+        right = rng.random() < confidence  # calibrated: right with probability = confidence
+        start = env.now
+        if duration > 0:
+            yield env.timeout(duration)
+        review = confidence < triage.threshold
+        self.record(case, name, start, env.now, SYSTEM, SYSTEM,
+                    (attributes or {}) | {"confidence": round(confidence, 4),
+                                          "routed": "review" if review else "automatic"}, "system")
+        if review:
+            yield from self.manual(case, f"{REVIEW_PREFIX}{name}", triage.review_role,
+                                   float(triage.review_duration.sample(rng)), None, "review")
+        elif not right:
+            yield from self.manual(case, triage.misroute_activity, triage.misroute_role or triage.review_role,
+                                   float(triage.misroute_duration.sample(rng)), None, "rework")
+
+    # -- running
+
+    def run(self, until: float, progress: Progress | None) -> None:
+        """Run day by day until every case is done or `until` seconds have passed."""
+        self.env.process(self.arrive())
+        for delegation in self.policies["delegation"].values():
+            self.env.process(self.watch(self.pools[delegation.role], delegation))
+        t = 0.0
+        while t < until:
+            t = min(t + _DAY, until)
+            self.env.run(until=t)
+            if progress is not None:
+                progress(min(t / until, 1.0), f"simulated day {int(t // _DAY)}")
+            if self.arrived and self.active == 0:
+                break
+
+
+def simulate(model: Model, scenario: Scenario | None = None, seed: int = 0, replication: int = 0,
+             progress: Progress | None = None, drain_days: float | None = None) -> SimulationRun:
+    """Return one simulated replication of the model under the scenario (None: as-is).
+
+    Cases arrive during `horizon_days`; the run goes on until every case is done, at most `drain_days` (default:
+    the horizon, at least 30 days) after the horizon — cases still open then are not completed.
+    """
+    started = time.perf_counter()
+    applied = apply(model, scenario)
+    volume = [c for c in (scenario.changes if scenario else []) if isinstance(c, Volume)]
+    volume += [p for p in model.policies if isinstance(p, Volume)]
+    # The arrivals come from the base model plus the volume changes, so the as-is cases arrive in every scenario.
+    cases = _cases(model, volume, seed, replication)
+    drain = max(model.horizon_days, 30.0) if drain_days is None else drain_days
+    sim = _Simulation(applied, cases, seed, replication, model.horizon_days + drain)
+    sim.run((model.horizon_days + drain) * _DAY, progress)
+    events, frame = _frames(model, sim, cases)
+    return SimulationRun(events=events, cases=frame, scenario=scenario.name if scenario else "as-is", seed=seed,
+                         replication=replication, wall_time_s=time.perf_counter() - started, model=applied)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Return the moment as an aware UTC datetime (a naive one is read as UTC, like Model.start's description)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stamps(origin: pd.Timestamp, seconds: list[float] | np.ndarray) -> pd.Series:
+    """Return UTC timestamps (microseconds) of simulation seconds."""
+    # Float microseconds stay exact below 2**53 (285 years); NaN (a case still open) becomes NaT.
+    micros = np.round(np.asarray(seconds, dtype=float) * 1e6)
+    return pd.Series(origin + pd.to_timedelta(micros, unit="us"))
+
+
+def _frames(model: Model, sim: _Simulation, cases: list[_Case]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the events and cases DataFrames of a finished simulation."""
+    origin = pd.Timestamp(_utc(model.start))
+    warmup = model.warmup_days * _DAY
+    records = sorted(sim.records, key=lambda r: (r[0], r[3], r[4], r[1]))
+    columns = list(zip(*records, strict=True)) if records else [[] for _ in range(9)]
+    index = np.asarray(columns[0], dtype="int64")
+    amounts = np.array([c.attributes.get("amount") for c in cases], dtype=object)
+    events = pd.DataFrame({
+        "case_id": pd.Series([cases[i].case_id for i in index], dtype=object),
+        "activity": pd.Series(columns[2], dtype=object),
+        "start_time": _stamps(origin, columns[3]),
+        "end_time": _stamps(origin, columns[4]),
+        "resource": pd.Series(columns[5], dtype=object),
+        "role": pd.Series(columns[6], dtype=object),
+        "site": pd.Series([cases[i].site for i in index], dtype=object),
+        "amount": pd.to_numeric(pd.Series(amounts[index] if len(index) else [], dtype=object),
+                                errors="coerce").astype(float),
+        "attributes": pd.Series([json.dumps(a, sort_keys=True) if a else None for a in columns[7]], dtype=object),
+        "kind": pd.Series(columns[8], dtype=object),
+    }, columns=EVENT_COLUMNS)
+    names = [a.name for a in model.attributes]
+    frame = pd.DataFrame({
+        "case_id": [c.case_id for c in cases],
+        "arrival": _stamps(origin, [c.arrival for c in cases]),
+        "site": pd.Series([c.site for c in cases], dtype=object),
+        **{n: pd.Series([c.attributes.get(n) for c in cases], dtype=object) for n in names if n not in ("site",)},
+        "warmup": np.array([c.arrival < warmup for c in cases], dtype=bool),
+        "completed": np.array([c.completed for c in cases], dtype=bool),
+        "stopped": pd.Series([c.stopped for c in cases], dtype=object),
+        "end_time": _stamps(origin, [c.end if c.end is not None else np.nan for c in cases]),
+    })
+    return events, frame
+
+
+# ----------------------------------------------------------------------------------------------------------
+# KPIs
+
+
+def kpis(run: SimulationRun, model: Model | None = None) -> dict[str, float | int | None]:
+    """Return the KPIs of the run's non-warm-up cases (see KPI_DEFINITIONS; hours, shares, money per case).
+
+    The SLA targets come from `model` (default: the run's model); role costs from the run's model, so that a
+    staffing change of cost counts.
+    """
+    model = model or run.model
+    cases = run.cases[~run.cases["warmup"]]
+    n = len(cases)
+    ids = pd.Index(cases["case_id"])
+    ev = run.events[run.events["case_id"].isin(ids)].sort_values(["case_id", "end_time", "start_time"],
+                                                                  kind="stable")
+    cost_of = {r.name: r.hourly_cost for r in run.model.roles}
+    manual = ev["kind"].isin(MANUAL_KINDS)
+    by_case = ev.groupby("case_id", sort=False)
+    touches = manual.groupby(ev["case_id"]).sum().reindex(ids, fill_value=0)
+    exception = ev["kind"].isin(EXCEPTION_KINDS).groupby(ev["case_id"]).any().reindex(ids, fill_value=False)
+    position = by_case.cumcount()
+    span = position.groupby([ev["case_id"], ev["activity"]]).agg(["min", "max", "count"])
+    reworked = (span["max"] - span["min"] + 1 > span["count"]).groupby(level=0).any().reindex(ids, fill_value=False)
+    hours = (ev["end_time"] - ev["start_time"]).dt.total_seconds() / 3600
+    cost = (hours * ev["role"].map(cost_of).fillna(0.0)).where(manual, 0.0).groupby(ev["case_id"]).sum()
+    cost = cost.reindex(ids, fill_value=0.0)
+    arrival = cases.set_index("case_id")["arrival"]
+    previous = by_case["end_time"].shift(1).fillna(ev["case_id"].map(arrival))
+    waiting = ((ev["start_time"] - previous).dt.total_seconds().clip(lower=0) / 3600).groupby(ev["case_id"]).sum()
+    waiting = waiting.reindex(ids, fill_value=0.0)
+    first = ev["start_time"].fillna(ev["end_time"]).groupby(ev["case_id"]).min()
+    last = by_case["end_time"].max()
+    done = cases.loc[cases["completed"], "case_id"]
+    cycle = ((last - first).dt.total_seconds() / 3600).reindex(done).dropna()
+    sla = _sla(model, cases.set_index("case_id").loc[cycle.index], cycle) if len(cycle) else None
+    approvals = ev["activity"].str.startswith(APPROVAL_PREFIX) & by_case["end_time"].shift(1).notna()
+    turnaround = (ev["end_time"] - by_case["end_time"].shift(1))[approvals].dt.total_seconds() / 3600
+
+    def stat(series: pd.Series, how: str) -> float | None:
+        if not len(series):
+            return None
+        return float({"median": series.median, "mean": series.mean, "p90": lambda: series.quantile(0.9)}[how]())
+
+    return {
+        "cases": n,
+        "completed_share": float(cases["completed"].mean()) if n else None,
+        "cycle_time_median_h": stat(cycle, "median"),
+        "cycle_time_mean_h": stat(cycle, "mean"),
+        "cycle_time_p90_h": stat(cycle, "p90"),
+        "touchless_rate": float((touches == 0).mean()) if n else None,
+        "exception_rate": float(exception.mean()) if n else None,
+        "rework_rate": float(reworked.mean()) if n else None,
+        "manual_touches_per_case": float(touches.mean()) if n else None,
+        "waiting_h_per_case": float(waiting.mean()) if n else None,
+        "sla_adherence": sla,
+        "cost_per_case": float(cost.mean()) if n else None,
+        "approval_turnaround_median_h": stat(turnaround, "median"),
+        "approval_turnaround_mean_h": stat(turnaround, "mean"),
+    }
+
+
+def _sla(model: Model, cases: pd.DataFrame, cycle: pd.Series) -> float | None:
+    """Return the share of completed cases with a target whose cycle time (hours) is within it."""
+    if model.sla is None:
+        return None
+    sla = model.sla
+    if sla.attribute is None or sla.attribute not in cases.columns:
+        target = pd.Series(sla.default_h, index=cycle.index, dtype=float)
+    else:
+        values = cases[sla.attribute].astype(str)
+        target = values.map(lambda v: sla.targets_h.get(v, sla.default_h)).astype(float)
+    known = target.notna()
+    return float((cycle[known] <= target[known]).mean()) if known.any() else None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Writing a run into a workspace
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "run"
+
+
+def write_run(run: SimulationRun, workspace: str | PathLike | duckdb.DuckDBPyConnection | None,
+              process_label: str, include_warmup: bool = False) -> ImportResult:
+    """Import the run's events into a workspace as process `process_label` through the one loader and return its
+    ImportResult; scenario, replication and seed become case attributes; re-writing the same run adds nothing.
+
+    Warm-up cases are left out unless `include_warmup` (they carry the case attribute warmup then).
+    """
+    # Imported here so that reading and running models does not load the ingest package.
+    from ingest.loader import ImportOptions, import_file
+    from ingest.workspace import connect
+    cases = run.cases if include_warmup else run.cases[~run.cases["warmup"]]
+    ev = run.events[run.events["case_id"].isin(cases["case_id"])].reset_index(drop=True)
+
+    def iso(stamps: pd.Series) -> pd.Series:
+        return stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+    frame = pd.DataFrame({
+        "case_id": ev["case_id"], "activity": ev["activity"], "start_time": iso(ev["start_time"]),
+        "end_time": iso(ev["end_time"]), "resource": ev["resource"], "role": ev["role"], "site": ev["site"],
+        "amount": ev["amount"].map(lambda x: None if pd.isna(x) else repr(float(x))), "kind": ev["kind"],
+    })
+    parsed = [json.loads(a) if isinstance(a, str) else (a or {}) for a in ev["attributes"]]
+    for key in sorted({k for a in parsed for k in a}):
+        frame[key] = [None if key not in a else str(a[key]) for a in parsed]
+    by_case = cases.set_index("case_id")
+    case_columns = {"scenario": run.scenario, "replication": str(run.replication), "seed": str(run.seed)}
+    for name, value in case_columns.items():
+        frame[f"case:{name}"] = value
+    if include_warmup:
+        frame["case:warmup"] = ev["case_id"].map(by_case["warmup"]).map(str)
+    for name in [a.name for a in run.model.attributes if a.name not in ("amount", "site")]:
+        frame[f"case:{name}"] = ev["case_id"].map(by_case[name]).map(lambda v: None if v is None else str(v))
+    frame = frame.astype("string")
+    mapping = {f: f for f in ("case_id", "activity", "start_time", "end_time", "resource", "role", "site", "amount")}
+    options = ImportOptions(process=process_label, mapping=mapping, timezone="UTC")
+    with tempfile.TemporaryDirectory(prefix="twinflow-sim-") as tmp:
+        path = Path(tmp) / f"simulation-{_slug(run.scenario)}-s{run.seed}-r{run.replication}.parquet"
+        frame.to_parquet(path, index=False)
+        own = not isinstance(workspace, duckdb.DuckDBPyConnection)
+        con = connect(workspace) if own else workspace
+        try:
+            result = import_file(path, options, con=con)
+            if result.events_added:
+                # The loader marks every file's events source 'file'; these were simulated.
+                con.execute("UPDATE events SET source = ? WHERE import_id = ?", [SOURCE, result.import_id])
+            return result
+        finally:
+            if own:
+                con.close()
