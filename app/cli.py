@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import mining
-from app import cli_mining
+from app import cli_mining, cli_simulation, cli_simulation_validate
 from ingest import ImportFailed, ImportOptions, connect, import_file, workspace_path
 from synthetic.demo import build_demo
 
@@ -182,6 +182,8 @@ def app(
 
 
 cli_mining.register(cli)
+cli_simulation.register(cli)
+cli_simulation_validate.register(cli)
 
 
 def main() -> None:

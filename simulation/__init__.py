@@ -1,6 +1,27 @@
 """simulation: a simulation model discovered from the log (a digital twin), run with simpy, writing simulated
-events in the canonical schema so every mining view works on them."""
+events in the canonical schema so every mining view works on them.
 
+    model = simulation.discover("data/workspace.duckdb", "supplier_invoices")     # review: model.to_yaml()
+    run = simulation.simulate(model, scenario, seed=1)                            # events + cases
+    result = simulation.run_experiment(simulation.Experiment(model=model, scenarios=[...]))
+    check = simulation.validate("data/workspace.duckdb", "supplier_invoices")     # twin vs the real test period
+
+`discover` and `validate` are imported on first use: they pull in scipy, the mining views and the
+log-distance-measures package, which running a model does not need.
+"""
+
+from simulation.engine import KPI_DEFINITIONS, SimulationRun, apply, kpis, simulate, write_run
+from simulation.experiments import (
+    Experiment,
+    ExperimentResult,
+    list_results,
+    list_scenarios,
+    load_result,
+    load_scenario,
+    run_experiment,
+    save_result,
+    save_scenario,
+)
 from simulation.spec import (
     END,
     SPEC_VERSION,
@@ -20,22 +41,25 @@ from simulation.spec import (
     SlaTarget,
 )
 
-__all__ = ["END", "SPEC_VERSION", "START", "Activity", "Arrivals", "Branch", "Calendar", "CaseAttribute", "Condition",
-           "Decision", "Distribution", "Model", "Role", "Scenario", "Shift", "SlaTarget"]
-
-# The engine (appended: the spec's exports above stay as they are).
-from simulation.engine import KPI_DEFINITIONS, SimulationRun, apply, kpis, simulate, write_run  # noqa: E402
-
-__all__ += ["KPI_DEFINITIONS", "SimulationRun", "apply", "kpis", "simulate", "write_run"]
+_LAZY = {"discover": "simulation.discover", "validate": "simulation.validation",
+         "split_by_start": "simulation.validation", "Validation": "simulation.validation",
+         "Split": "simulation.validation"}
 
 
 def __getattr__(name: str) -> object:
-    """Return `discover` on first use: it pulls in scipy and the mining views, which a run of a model needs not."""
-    if name == "discover":
-        from simulation.discover import discover
+    """Return `discover`, `validate`, `split_by_start`, `Validation` or `Split`, importing their module on first use."""
+    if name in _LAZY:
+        import importlib
 
-        return discover
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'simulation' has no attribute {name!r}")
 
 
-__all__ += ["discover"]
+__all__ = [
+    "END", "SPEC_VERSION", "START", "Activity", "Arrivals", "Branch", "Calendar", "CaseAttribute", "Condition",
+    "Decision", "Distribution", "Model", "Role", "Scenario", "Shift", "SlaTarget",
+    "KPI_DEFINITIONS", "SimulationRun", "apply", "kpis", "simulate", "write_run",
+    "Experiment", "ExperimentResult", "list_results", "list_scenarios", "load_result", "load_scenario",
+    "run_experiment", "save_result", "save_scenario",
+    *_LAZY,
+]

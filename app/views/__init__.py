@@ -41,4 +41,5 @@ PAGES: list[PageSpec] = [
     PageSpec("kpis.py", "Analysis", "KPIs", ":material/monitoring:", "kpis"),
     PageSpec("compliance.py", "Analysis", "Compliance", ":material/policy:", "compliance"),
     PageSpec("automation.py", "Analysis", "Automation candidates", ":material/smart_toy:", "automation"),
+    PageSpec("validation.py", "Simulation", "Twin validation", ":material/fact_check:", "validation"),
 ]

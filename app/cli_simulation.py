@@ -1,0 +1,128 @@
+"""The simulation commands of the `twinflow` CLI: `simulate` runs a model's as-is and scenarios for a number of
+replications (on a local process pool, or on a Dask cluster) and prints KPIs with 95% confidence intervals and
+the paired differences against the as-is.
+
+app/cli.py registers them; they call simulation/ only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.cli_mining import Format, Output, WorkspaceOpt, emit, err, out
+from simulation.experiments import Experiment, ExperimentResult, run_experiment, save_result
+from simulation.spec import Model, Scenario
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _read(kind: type[Model] | type[Scenario], path: Path) -> Model | Scenario:
+    """Return the model or scenario in the YAML file, or exit with a one-line error naming the file."""
+    try:
+        return kind.from_yaml(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(f"{path}: {exc.strerror or exc}")
+    except yaml.YAMLError as exc:
+        _fail(f"{path}: not valid YAML: {str(exc).splitlines()[0]}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        _fail(f"{path}: not a valid {kind.__name__.lower()}: {where + ': ' if where else ''}{first['msg']}"
+              + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""))
+    raise AssertionError("unreachable")  # _fail exits
+
+
+def _tables(result: ExperimentResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the summary and the differences as the command prints them."""
+    summary = result.summary()[["scenario", "kpi", "mean", "half_width", "ci_low", "ci_high", "n"]]
+    diff = result.differences()[["scenario", "kpi", "as_is_mean", "scenario_mean", "difference", "half_width",
+                                 "ci_low", "ci_high", "relative_change", "significant", "n"]]
+    return summary, diff
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in df.to_dict("records")]
+
+
+def simulate_command(
+    model: Annotated[Path, typer.Argument(help="Model YAML file (e.g. from discovery).", exists=True,
+                                          dir_okay=False)],
+    scenario: Annotated[list[Path] | None, typer.Option(
+        "--scenario", "-s", help="Scenario YAML file (repeatable); the as-is is always included.", exists=True,
+        dir_okay=False)] = None,
+    replications: Annotated[int, typer.Option(help="Replications per scenario.", min=1)] = 10,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same numbers.")] = 0,
+    warmup_days: Annotated[float | None, typer.Option(help="Override the model's warm-up (days).", min=0)] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="Run on the Dask scheduler at this address (tcp://host:port) instead of local processes.")]
+    = None,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (default: CPUs).", min=1)] = None,
+    output: Format = Output.table,
+    save: Annotated[bool, typer.Option("--save", help="Keep the result in the workspace.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Simulate a model's as-is and scenarios: KPIs with 95% confidence intervals and paired differences."""
+    base = _read(Model, model)
+    scenarios = [_read(Scenario, path) for path in scenario or []]
+    try:
+        experiment = Experiment(model=base, scenarios=scenarios, replications=replications, seed=seed,
+                                warmup_days=warmup_days)
+    except ValidationError as exc:
+        _fail(exc.errors()[0]["msg"])
+    if dask is not None and workers is not None:
+        _fail("--workers sizes the local pool; a Dask cluster has its own workers")
+    total = (len(scenarios) + 1) * replications
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    try:
+        with bar:
+            task = bar.add_task("simulating", total=total)
+            result = run_experiment(experiment, address=dask, workers=workers,
+                                    progress=lambda done, n, message: bar.update(task, completed=done,
+                                                                                 description=message))
+    except ValueError as exc:  # a scenario naming an unknown activity, role or site
+        _fail(str(exc).splitlines()[0])
+    except (OSError, TimeoutError) as exc:
+        reason = str(exc).splitlines()[0].strip("'\"") if str(exc) else type(exc).__name__
+        _fail(f"cannot reach the Dask scheduler at {dask}: {reason}" if dask else reason)
+    if save:
+        from ingest import workspace_path
+
+        run_id = save_result(workspace_path(workspace), result)
+        err.print(f"saved as experiment run {run_id} in {workspace_path(workspace)}", highlight=False)
+    summary, diff = _tables(result)
+    if output is Output.json:
+        print(json.dumps({"executive_summary": result.executive_summary(), "summary": _records(summary),
+                          "differences": _records(diff), "wall_time_s": result.wall_time_s}, indent=1,
+                         default=str))
+    elif output is Output.csv:
+        emit(pd.concat([summary.assign(table="summary"), diff.assign(table="difference")], ignore_index=True)
+             [["table", *dict.fromkeys([*summary.columns, *diff.columns])]], output)
+    else:
+        out.print(result.executive_summary(), highlight=False)
+        emit(summary, output, title=f"{base.name}: KPIs, mean and 95% CI over {replications} replications")
+        if len(diff):
+            emit(diff, output, title="Paired differences against the as-is (scenario − as-is, 95% CI)")
+        err.print(f"{total} runs in {result.wall_time_s:.1f} s", highlight=False)
+
+
+COMMANDS = {"simulate": simulate_command}
+
+
+def register(cli: typer.Typer) -> None:
+    """Add the simulation commands to the `twinflow` command line."""
+    for name, command in COMMANDS.items():
+        cli.command(name)(command)

@@ -1,0 +1,73 @@
+"""The `twinflow validate` command: validation of the digital twin on a held-out test period, with the measures
+of published simulation-discovery research next to a naive reference (see simulation/validation.py).
+
+app/cli.py registers it with `register(cli)`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+import duckdb
+import pandas as pd
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.cli_mining import Format, Output, Process, WorkspaceOpt, _connect, _fail, emit, err, out
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    # JSON has no NaN: a spread over one replication is reported as null.
+    return df.astype(object).map(lambda v: None if isinstance(v, float) and math.isnan(v) else v)
+
+
+def validate_command(
+    process: Process, workspace: WorkspaceOpt = None,
+    test_share: Annotated[float, typer.Option("--test-share", help="Share of the cases, the last by start, held "
+                                                                   "out as the test period (0-1).")] = 0.2,
+    replications: Annotated[int, typer.Option("--replications", help="Simulated logs averaged.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
+    timezone: Annotated[str | None, typer.Option(help="Time zone of the log's working hours (default: as the "
+                                                      "discovery finds).")] = None,
+    output: Format = Output.table,
+) -> None:
+    """Validate the twin: discover on the first cases, simulate the test period, compare with reality."""
+    from simulation.validation import validate
+
+    if not 0 < test_share < 1:
+        _fail(f"--test-share must be between 0 and 1, not {test_share}")
+    if replications < 1:
+        _fail(f"--replications must be at least 1, not {replications}")
+    con = _connect(workspace, process)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("validating", total=1.0)
+            result = validate(con, process, test_share=test_share, replications=replications, seed=seed,
+                              timezone=timezone,
+                              progress=lambda f, m: bar.update(task, completed=f, description=m))
+    except (ValueError, duckdb.Error) as exc:
+        _fail(str(exc).splitlines()[0])
+        raise  # unreachable: _fail exits
+    finally:
+        con.close()
+    table = result.measures[["measure", "unit", "twin_mean", "twin_sd", "naive", "twin_better"]]
+    if output is Output.table:
+        for note in result.notes:
+            out.print(note, highlight=False)
+        emit(table, output, title=f"{process}: twin vs naive on the test period (distances, lower = better)")
+        better = int(table["twin_better"].sum())
+        out.print(f"twin better than naive on {better} of {len(table)} measures; "
+                  f"{sum(result.timings.values()):.1f} s", highlight=False)
+    else:
+        emit(_plain(table), output)
+
+
+def register(cli: typer.Typer) -> None:
+    """Add the `validate` command to the `twinflow` command line."""
+    cli.command("validate")(validate_command)

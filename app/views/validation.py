@@ -1,0 +1,114 @@
+"""Twin validation page: the twin discovered on the first cases of a process simulates the held-out last ones;
+the measures of published simulation-discovery research compare it with reality, next to a naive reference."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app import state
+from simulation.validation import MEASURES, Validation, validate
+
+RESULTS_KEY = "_validation_results"
+COLORS = alt.Scale(domain=["real", "twin", "naive"], range=["#1f77b4", "#ff7f0e", "#7f7f7f"])
+
+chosen = state.page_process("Twin validation")
+st.caption("The last cases by start are held out as the test period. A model discovered on the earlier cases "
+           "simulates the test period (starting one warm-up earlier, warm-up cases dropped); the naive reference "
+           "replays the last training cases shifted to the cut. Every measure is a distance to the real test log: "
+           "lower is better.")
+
+cols = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
+share = cols[0].number_input("Test share", 0.05, 0.5, 0.2, 0.05, key="val_share",
+                             help="Share of the cases, the last by their start, held out as the test period.")
+replications = int(cols[1].number_input("Replications", 1, 10, 3, 1, key="val_replications",
+                                        help="Simulated logs; the measures are their mean and spread."))
+seed = int(cols[2].number_input("Seed", 0, 10**6, 0, 1, key="val_seed"))
+run = cols[3].button("Run validation", type="primary", icon=":material/play_arrow:", key="val_run")
+
+path = state.current_workspace()
+key = (str(path), state.workspace_version(path), chosen, round(float(share), 4), replications, seed)
+results: dict = st.session_state.setdefault(RESULTS_KEY, {})
+if run and key not in results:
+    with st.status("Validating the twin…", expanded=True) as status:
+        bar = st.progress(0.0, text="starting")
+        try:
+            with state.connection(path) as con:
+                results[key] = validate(con, chosen, test_share=float(share), replications=replications, seed=seed,
+                                        progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        except ValueError as exc:
+            status.update(label="Validation failed", state="error")
+            st.error(str(exc))
+            st.stop()
+        status.update(label="Validation done", state="complete", expanded=False)
+
+result: Validation | None = results.get(key)
+if result is None:
+    st.info("Choose the test share and replications, then press **Run validation**.", icon=":material/fact_check:")
+    st.stop()
+
+split = result.split
+metrics = st.columns(4)
+metrics[0].metric("Training cases", f"{split.n_train:,}")
+metrics[1].metric("Test cases", f"{split.n_test:,}")
+metrics[2].metric("Cut (UTC)", f"{split.cut:%Y-%m-%d %H:%M}")
+better = int(result.measures["twin_better"].sum())
+metrics[3].metric("Twin better than naive", f"{better} of {len(result.measures)}")
+
+st.subheader("Measures")
+table = result.measures.drop(columns=["measure"])
+st.dataframe(table, hide_index=True, column_config={
+    "label": "measure",
+    "twin_mean": st.column_config.NumberColumn("twin (mean)", format="%.3f"),
+    "twin_sd": st.column_config.NumberColumn("twin (sd)", format="%.3f",
+                                             help="Standard deviation over the replications."),
+    "naive": st.column_config.NumberColumn("naive", format="%.3f"),
+    "twin_better": st.column_config.CheckboxColumn("twin better"),
+})
+ratio = result.measures.assign(ratio=result.measures["twin_mean"] / result.measures["naive"])
+st.altair_chart(alt.Chart(ratio).mark_bar().encode(
+    x=alt.X("ratio:Q", title="twin ÷ naive (below 1: twin closer to reality)"),
+    y=alt.Y("label:N", title=None, sort=None),
+    color=alt.condition("datum.ratio < 1", alt.value("#2ca02c"), alt.value("#d62728")),
+    tooltip=["label", alt.Tooltip("twin_mean:Q", format=".3f"), alt.Tooltip("naive:Q", format=".3f"),
+             alt.Tooltip("ratio:Q", format=".2f")],
+) + alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q"), use_container_width=True)
+st.dataframe(result.logs, hide_index=True, column_config={
+    "cases": st.column_config.NumberColumn("cases", format="%.0f"),
+    "events": st.column_config.NumberColumn("events", format="%.0f")})
+for note in result.notes:
+    st.caption(note)
+
+charts = result.charts
+st.subheader("Events per hour of day")
+st.caption(f"Events by the hour of their start, {result.timezone}; twin: mean over the replications.")
+st.altair_chart(alt.Chart(charts["hourly"]).mark_line(point=True).encode(
+    x=alt.X("hour:O", title="hour of day"), y=alt.Y("events:Q", title="events"),
+    color=alt.Color("log:N", scale=COLORS), tooltip=["log", "hour", alt.Tooltip("events:Q", format=".1f")],
+), use_container_width=True)
+
+st.subheader("Case arrivals per day")
+st.altair_chart(alt.Chart(charts["arrivals"]).mark_line().encode(
+    x=alt.X("day:T", title="day"), y=alt.Y("cases:Q", title="cases arriving"),
+    color=alt.Color("log:N", scale=COLORS), tooltip=["log", "day:T", alt.Tooltip("cases:Q", format=".1f")],
+), use_container_width=True)
+
+st.subheader("Cycle times")
+st.caption("Hours from a case's first start to its last end; twin: every replication pooled.")
+cycles = charts["cycle_times"]
+st.altair_chart(alt.Chart(cycles).mark_boxplot(extent="min-max").encode(
+    x=alt.X("cycle_time_h:Q", title="cycle time (hours)"), y=alt.Y("log:N", title=None, sort=["real", "twin", "naive"]),
+    color=alt.Color("log:N", scale=COLORS, legend=None),
+), use_container_width=True)
+summary = cycles.groupby("log", sort=False)["cycle_time_h"].describe(percentiles=[0.5, 0.9])
+st.dataframe(summary[["count", "mean", "50%", "90%", "max"]].rename(columns={"50%": "median", "90%": "p90"}),
+             column_config={c: st.column_config.NumberColumn(c, format="%.1f")
+                            for c in ("count", "mean", "median", "p90", "max")})
+
+with st.expander("Measures"):
+    st.markdown("\n".join(f"- **{label}** ({unit})" for label, unit in MEASURES.values()))
+    st.caption("From the package log-distance-measures, with its defaults: n-grams of 3 activities normalised to "
+               "0..1; Wasserstein distances of start and end instants in hourly bins (absolute, hour of day per "
+               "weekday, since the case's start); case arrivals in hourly bins; cycle times in 1-hour bins.")
+    st.json({k: round(v, 2) for k, v in result.timings.items()})

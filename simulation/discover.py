@@ -1,0 +1,982 @@
+"""Discovery of a simulation `Model` from the event log of a workspace: arrivals, case attributes, processing
+times, routing (with amount thresholds where they explain a choice), roles with their working calendars,
+absences and headcounts, waiting that no resource explains, and SLA targets. Every finding is explained in
+`Model.notes` so that a reviewer can check and edit it.
+
+All work over the events is DuckDB SQL on a temporary table of the selected events; Python only sees small
+results (counts per hour, subsampled durations, per-decision amounts) and fits distributions with scipy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mining.bottlenecks import default_config as bottleneck_config
+from mining.bottlenecks import wait_kinds
+from mining.cases import EVENT_ORDER
+from mining.filters import Filters, case_selection, is_unfiltered
+from mining.kpis import default_config as kpi_config
+from simulation.fitting import MAX_SAMPLE, Fit, fit_distribution, human
+from simulation.spec import (
+    END,
+    START,
+    WEEKDAYS,
+    Activity,
+    Arrivals,
+    Branch,
+    Calendar,
+    CaseAttribute,
+    Condition,
+    Decision,
+    Model,
+    Role,
+    ScheduledAction,
+    Shift,
+    SlaTarget,
+)
+
+StartEstimation = Literal["auto", "none", "always"]
+Progress = Callable[[float, str], None]
+
+# Calendars: an hour of a weekday is a working hour of a role when the role's people worked in it on at least
+# this share of the days they worked in its busiest hour of the week: the first share whose hours hold
+# CALENDAR_COVERAGE of the role's person-hours.
+CALENDAR_SHARES = (0.2, 0.1, 0.05)
+CALENDAR_COVERAGE = 0.8
+# Categorical case attributes: at most this many values; per site only when the sites clearly differ.
+MAX_CATEGORIES = 20
+PER_SITE_MIN_CASES = 30
+PER_SITE_MIN_DISTANCE = 0.1
+# Data rules: a threshold on amount is kept when it predicts the branch this well, and halves the errors of
+# predicting the majority branch.
+RULE_MIN_ACCURACY = 0.95
+RULE_MIN_CASES = 20
+# Headcount: the people active in the last part of the log (at least this many days) staff the role.
+STAFF_WINDOW_DAYS = 90
+WARMUP_CAP_DAYS = 30.0
+WAIT_KINDS_WITH_DELAY = ("system", "external", "scheduled")
+# Work for people whose wait is not a queue for this long (median, hours; see _delays) has a delay.
+HIDDEN_DELAY_H = 24.0
+
+
+def discover(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, timezone: str | None = None,
+             filters: Filters | None = None, start_estimation: StartEstimation = "auto",
+             progress: Progress | None = None) -> Model:
+    """Return the simulation model discovered from the events of `process` in a workspace (path, opened read-only,
+    or an open DuckDB connection); same log, same model. Durations in seconds, rates in cases per week."""
+    if start_estimation not in ("auto", "none", "always"):
+        raise ValueError(f"start_estimation must be auto, none or always, not {start_estimation!r}")
+    if filters is not None and filters.process != process:
+        raise ValueError(f"the filters are for process {filters.process!r}, not {process!r}")
+    own = not isinstance(source, duckdb.DuckDBPyConnection)
+    if own:
+        from ingest import connect
+
+        con = connect(Path(source), read_only=True)
+    else:
+        con = source
+    try:
+        return _Discovery(con, process, timezone, filters or Filters(process=process), start_estimation,
+                          progress or (lambda fraction, message: None)).run()
+    finally:
+        if own:
+            con.close()
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    # DuckDB rejects unused named parameters: bind only those the statement names.
+    used = set(re.findall(r"\$(\w+)", sql))
+    return con.execute(sql, {k: v for k, v in (params or {}).items() if k in used}).df()
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[tuple]:
+    used = set(re.findall(r"\$(\w+)", sql))
+    return con.execute(sql, {k: v for k, v in (params or {}).items() if k in used}).fetchall()
+
+
+def round_probabilities(counts: dict[str, float], digits: int = 4) -> dict[str, float]:
+    """Return shares of `counts` rounded to `digits` decimals that sum to exactly 1 (largest remainder); keys whose
+    share rounds to 0 are left out."""
+    total = float(sum(counts.values()))
+    if total <= 0:
+        raise ValueError("no counts")
+    unit = 10 ** digits
+    raw = {k: v / total * unit for k, v in counts.items()}
+    floor = {k: int(math.floor(v)) for k, v in raw.items()}
+    rest = unit - sum(floor.values())
+    for k in sorted(raw, key=lambda k: (-(raw[k] - floor[k]), k))[:rest]:
+        floor[k] += 1
+    return {k: v / unit for k, v in floor.items() if v > 0}
+
+
+def round_threshold(lo: float, hi: float) -> float:
+    """Return the roundest number t with lo <= t < hi (e.g. 10000 between 9987.30 and 10012.50)."""
+    if hi <= lo:
+        return lo
+    for k in range(12, -4, -1):
+        for m in (5, 2, 1):
+            step = m * 10.0 ** k
+            t = math.ceil(lo / step) * step
+            if lo <= t < hi:
+                return float(round(t, 4))
+    return lo
+
+
+def shifts_from_hours(hours: dict[int, list[int]]) -> list[Shift]:
+    """Return shifts for working hours per weekday (0 = Monday: hours of day 0..23), days with equal hours merged."""
+    by_span: dict[tuple[int, int], list[int]] = {}
+    for dow in range(7):
+        hs = sorted(set(hours.get(dow, [])))
+        run: list[int] = []
+        for h in hs + [99]:
+            if run and h != run[-1] + 1:
+                by_span.setdefault((run[0], run[-1] + 1), []).append(dow)
+                run = []
+            if h != 99:
+                run.append(h)
+    return [Shift(days=[WEEKDAYS[d] for d in days], start=f"{a:02d}:00", end=f"{b:02d}:00")
+            for (a, b), days in sorted(by_span.items(), key=lambda kv: (kv[1][0], kv[0]))]
+
+
+def learn_threshold(amount: np.ndarray, target: np.ndarray) -> dict | None:
+    """Return the best single threshold rule on `amount` predicting the boolean `target` (keys op, value,
+    accuracy, baseline, cases_true), or None when no rule reaches the accuracy and clearly beats the majority."""
+    ok = np.isfinite(amount)
+    a, y = amount[ok], target[ok].astype(bool)
+    n = len(a)
+    if n < 2 * RULE_MIN_CASES or y.sum() < RULE_MIN_CASES or (~y).sum() < RULE_MIN_CASES:
+        return None
+    order = np.argsort(a, kind="stable")
+    a, y = a[order], y[order]
+    # Split after position i (0..n-2) between distinct amounts: cum_true[i] targets at or below the split.
+    cum_true = np.cumsum(y)[:-1]
+    below = np.arange(1, n)
+    total_true = y.sum()
+    valid = a[1:] > a[:-1]
+    if not valid.any():
+        return None
+    # "amount > t": true above the split; "amount <= t": true at or below it.
+    acc_high = ((below - cum_true) + (total_true - cum_true)) / n
+    acc_low = (cum_true + ((n - below) - (total_true - cum_true))) / n
+    best = None
+    for op, acc in ((">", acc_high), ("<=", acc_low)):
+        acc = np.where(valid, acc, -1)
+        i = int(np.argmax(acc))
+        if best is None or acc[i] > best[1] + 1e-12:
+            best = (op, float(acc[i]), i)
+    op, accuracy, i = best
+    baseline = max(y.mean(), 1 - y.mean())
+    if accuracy < RULE_MIN_ACCURACY or (1 - accuracy) > 0.5 * (1 - baseline):
+        return None
+    return {"op": op, "value": round_threshold(float(a[i]), float(a[i + 1])), "accuracy": accuracy,
+            "baseline": float(baseline), "cases_true": int(y.sum()), "n": n}
+
+
+class _Discovery:
+    def __init__(self, con: duckdb.DuckDBPyConnection, process: str, timezone: str | None, filters: Filters,
+                 start_estimation: StartEstimation, progress: Progress) -> None:
+        self.con, self.process, self.filters = con, process, filters
+        self.mode = start_estimation
+        self.progress = progress
+        self.tz_arg = timezone
+        self.notes: dict[str, str] = {}
+        tag = uuid.uuid4().hex[:12]
+        self.ev, self.cs, self.wt = f"_disc_ev_{tag}", f"_disc_cs_{tag}", f"_disc_wait_{tag}"
+        kcfg = kpi_config(process)
+        self.kpi_config = kcfg
+        self.systems = sorted(kcfg.system_resources)
+
+    # -- orchestration ---------------------------------------------------------------------------------------
+
+    def run(self) -> Model:
+        try:
+            return self._run()
+        finally:
+            for t in (self.ev, self.cs, self.wt):
+                self.con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
+
+    def _run(self) -> Model:
+        self.progress(0.0, "reading the events")
+        self._create_tables()
+        n_cases, n_events = _rows(self.con, f"SELECT count(DISTINCT case_id), count(*) FROM {self.ev}")[0]
+        if n_cases == 0:
+            raise ValueError(f"no events of process {self.process!r} (after the filters)")
+        self.tz = self._timezone()
+        self.notes["source"] = (f"{n_cases:,} cases and {n_events:,} events of process {self.process}"
+                                f"{'' if is_unfiltered(self.filters) else ' (filtered)'}; times read in {self.tz} "
+                                f"({self.tz_source}).")
+        self.progress(0.1, "arrivals")
+        start, horizon_days, arrivals = self._arrivals(n_cases)
+        self.progress(0.2, "case attributes")
+        attributes = self._attributes()
+        self.progress(0.3, "performers, roles and calendars")
+        self._classify()
+        roles, calendars = self._roles_and_calendars()
+        self.progress(0.45, "processing times")
+        self._estimate_starts(calendars)
+        policies = self._batches()
+        durations = self._durations()
+        self.progress(0.65, "waiting no resource explains")
+        delays = self._delays()
+        self.progress(0.8, "routing")
+        decisions = self._routing()
+        activities = self._activities(durations, delays)
+        sla = self._sla()
+        warmup, max_visits = self._warmup(horizon_days)
+        model = Model(name=f"{self.process} (discovered)", process=self.process, start=start,
+                      horizon_days=horizon_days, warmup_days=warmup, arrivals=arrivals, attributes=attributes,
+                      activities=activities, decisions=decisions, roles=roles, calendars=calendars, sla=sla,
+                      max_visits=max_visits, policies=policies, notes=self.notes)
+        self.progress(1.0, "model discovered")
+        return model
+
+    # -- data ------------------------------------------------------------------------------------------------
+
+    def _create_tables(self) -> None:
+        selection, params = case_selection(self.filters)
+        where = "true" if is_unfiltered(self.filters) else "case_id IN (SELECT case_id FROM selected)"
+        cte = "" if is_unfiltered(self.filters) else f"WITH selected AS ({selection})"
+        order = EVENT_ORDER
+        params = {**params, "f_process": self.process, "systems": self.systems}
+        # One row per selected event, in case order, with what came before it in its case and for its resource.
+        # `sys`: done by a system (role 'system', a configured system resource, a resource called 'system') or
+        # by no known resource.
+        _rows(self.con, f"""
+            CREATE TEMP TABLE {self.ev} AS
+            {cte}
+            SELECT case_id, activity, start_time, end_time, resource, role, role AS grp, event_id,
+                   (coalesce(role, '') = 'system' OR list_contains($systems, resource)
+                    OR lower(coalesce(resource, '')) = 'system' OR resource IS NULL) AS sys,
+                   row_number() OVER w AS pos,
+                   lag(end_time) OVER w AS prev_end,
+                   lag(activity) OVER w AS prev_activity,
+                   lead(activity) OVER w AS next_activity,
+                   CASE WHEN resource IS NOT NULL
+                        THEN lag(end_time) OVER (PARTITION BY resource ORDER BY end_time, event_id) END
+                       AS res_prev_end,
+                   CAST(NULL AS TIMESTAMPTZ) AS est_start
+            FROM events
+            WHERE process = $f_process AND {where}
+            WINDOW w AS (PARTITION BY case_id ORDER BY {order})
+        """, params)
+        self.con.execute(f"""
+            CREATE TEMP TABLE {self.cs} AS
+            SELECT s.case_id, s.arrival, s.case_end, c.amount, c.currency, c.site, c.department, c.attributes
+            FROM (SELECT case_id, min(coalesce(start_time, end_time)) AS arrival, max(end_time) AS case_end
+                  FROM {self.ev} GROUP BY case_id) s
+            LEFT JOIN cases c ON c.process = $p AND c.case_id = s.case_id
+        """, {"p": self.process}).fetchall()
+
+    def _timezone(self) -> str:
+        self.tz_source = "the default: no zone given and no case attribute timezone"
+        if self.tz_arg:
+            ZoneInfo(self.tz_arg)
+            self.tz_source = "as asked"
+            return self.tz_arg
+        rows = _rows(self.con, f"""
+            SELECT json_extract_string(attributes, '$.timezone') AS tz, count(*) AS n FROM {self.cs}
+            WHERE json_extract_string(attributes, '$.timezone') IS NOT NULL
+            GROUP BY tz ORDER BY n DESC, tz
+        """)
+        for tz, _ in rows:
+            try:
+                ZoneInfo(tz)
+                self.tz_source = "the case attribute timezone, its most frequent value"
+                return tz
+            except (KeyError, ValueError):
+                continue
+        return "UTC"
+
+    # -- arrivals --------------------------------------------------------------------------------------------
+
+    def _arrivals(self, n_cases: int) -> tuple[datetime, float, Arrivals]:
+        first, last = _rows(self.con, f"SELECT min(arrival), max(arrival) FROM {self.cs}")[0]
+        span_days = max((last - first).total_seconds() / 86400, 1.0)
+        per_week = n_cases / span_days * 7
+        how = _run(self.con, f"""
+            SELECT (isodow(timezone($tz, arrival)) - 1) * 24 + hour(timezone($tz, arrival)) AS h, count(*) AS n
+            FROM {self.cs} GROUP BY h ORDER BY h
+        """, {"tz": self.tz})
+        counts = np.zeros(168)
+        counts[how.h.astype(int).to_numpy()] = how.n.to_numpy()
+        hour_of_week = [round(float(v), 4) for v in counts / counts.mean()]
+        # Month factors: the arrival rate per day of each calendar month, over the days of it the log covers.
+        daily = _run(self.con, f"""
+            SELECT month(d) AS m, count(*) AS days, sum(n) AS n FROM (
+                SELECT d::DATE AS d, count(a.case_id) AS n
+                FROM generate_series(date_trunc('day', timezone($tz, $first::TIMESTAMPTZ)),
+                                     date_trunc('day', timezone($tz, $last::TIMESTAMPTZ)), INTERVAL 1 DAY) g(d)
+                LEFT JOIN {self.cs} a ON date_trunc('day', timezone($tz, a.arrival)) = g.d
+                GROUP BY d)
+            GROUP BY m ORDER BY m
+        """, {"tz": self.tz, "first": first, "last": last})
+        month = [1.0] * 12
+        rates = {int(r.m): r.n / r.days for r in daily.itertuples() if r.days > 0}
+        if rates and sum(rates.values()) > 0:
+            mean = float(np.mean(list(rates.values())))
+            for m, r in rates.items():
+                month[m - 1] = round(r / mean, 4)
+        sites = _run(self.con, f"SELECT site, count(*) AS n FROM {self.cs} WHERE site IS NOT NULL GROUP BY site "
+                               "ORDER BY site")
+        site_shares = round_probabilities(dict(zip(sites.site, sites.n, strict=True))) if len(sites) else {}
+        busiest = int(np.argmax(counts))
+        weekday_share = counts.reshape(7, 24).sum(axis=1) / counts.sum()
+        self.notes["arrivals"] = (
+            f"{n_cases:,} cases (first event of each case) over {span_days / 7:.1f} weeks, {per_week:,.1f} per week; "
+            f"hour-of-week weights from the arrival times in {self.tz} (mean 1; busiest "
+            f"{WEEKDAYS[busiest // 24]} {busiest % 24:02d}:00, weight {hour_of_week[busiest]:.2f}; weekend share "
+            f"{weekday_share[5:].sum():.0%}); month factors = arrivals per day of the month over the mean of the "
+            f"{len(rates)} months observed (unobserved months 1.0): "
+            + ", ".join(f"{m:.2f}" for m in month)
+            + (f"; sites by share of cases: {', '.join(f'{k} {v:.1%}' for k, v in site_shares.items())}"
+               if site_shares else "; no site recorded"))
+        self.notes["horizon"] = (f"start = first arrival {first.astimezone(UTC):%Y-%m-%d %H:%M} UTC; horizon = the "
+                                 f"observed span of arrivals, {span_days:.1f} days.")
+        return first.astimezone(UTC), round(span_days, 3), Arrivals(
+            cases_per_week=round(per_week, 3), timezone=self.tz, hour_of_week=hour_of_week, month=month,
+            sites=site_shares)
+
+    # -- case attributes -------------------------------------------------------------------------------------
+
+    def _attributes(self) -> list[CaseAttribute]:
+        out: list[CaseAttribute] = []
+        n_cases = _rows(self.con, f"SELECT count(*) FROM {self.cs}")[0][0]
+        amounts = _run(self.con, f"SELECT amount, currency FROM {self.cs} WHERE amount IS NOT NULL")
+        if len(amounts) >= max(10, 0.5 * n_cases):
+            currency = amounts.currency.mode().iloc[0] if amounts.currency.notna().any() else ""
+            fit = fit_distribution(amounts.amount.to_numpy(), unit=str(currency or "money"))
+            if fit is not None:
+                out.append(CaseAttribute(name="amount", number=fit.distribution))
+                self.notes["attribute amount"] = (f"amount of {len(amounts):,} of {n_cases:,} cases, in "
+                                                  f"{currency or 'the log currency'}: {fit.note}")
+        keys = _run(self.con, f"""
+            WITH kv AS (
+                SELECT 'department' AS k, department AS v FROM {self.cs} WHERE department IS NOT NULL
+                UNION ALL
+                SELECT k, json_extract_string(attributes, '$."' || replace(k, '"', '\\"') || '"') AS v
+                FROM {self.cs}, unnest(json_keys(attributes)) AS t(k)
+                WHERE attributes IS NOT NULL
+            )
+            SELECT k, count(DISTINCT v) AS values, count(v) AS cases FROM kv WHERE v IS NOT NULL
+            GROUP BY k ORDER BY k
+        """)
+        skipped: list[str] = []
+        for k, n_values, n_with in keys.itertuples(index=False):
+            if k in ("timezone", "amount", "site", "currency"):
+                continue
+            if n_values > MAX_CATEGORIES or n_values <= 1 or n_with < 0.5 * n_cases:
+                why = ("an identifier" if n_values >= 0.9 * n_with else f"{n_values} values") \
+                    if n_values > MAX_CATEGORIES else ("one value" if n_values <= 1 else f"only in {n_with} cases")
+                skipped.append(f"{k} ({why})")
+                continue
+            out.append(self._categorical(k, n_cases))
+        if skipped:
+            self.notes["attributes skipped"] = ("case attributes left out (more than "
+                                                f"{MAX_CATEGORIES} values, one value, or in fewer than half of the "
+                                                f"cases): {', '.join(skipped)}")
+        return out
+
+    def _categorical(self, key: str, n_cases: int) -> CaseAttribute:
+        value = "department" if key == "department" else \
+            """json_extract_string(attributes, '$."' || replace($k, '"', '\\"') || '"')"""
+        df = _run(self.con, f"""
+            SELECT coalesce(site, '') AS site, {value} AS v, count(*) AS n FROM {self.cs}
+            WHERE {value} IS NOT NULL GROUP BY ALL ORDER BY site, v
+        """, {"k": key})
+        overall = df.groupby("v").n.sum()
+        categories = round_probabilities(overall.to_dict())
+        note = (f"{key}: {len(overall)} values over {int(overall.sum()):,} of {n_cases:,} cases: "
+                + ", ".join(f"{k} {v:.1%}" for k, v in sorted(categories.items(), key=lambda kv: -kv[1])[:8])
+                + (" ..." if len(categories) > 8 else ""))
+        per_site: dict[str, dict[str, float]] = {}
+        table = df[df.site != ""].pivot_table(index="site", columns="v", values="n", aggfunc="sum", fill_value=0)
+        table = table[table.sum(axis=1) >= PER_SITE_MIN_CASES]
+        if len(table) >= 2 and table.shape[1] >= 2:
+            shares = table.div(table.sum(axis=1), axis=0)
+            mean = overall.reindex(table.columns).fillna(0) / overall.sum()
+            distance = float((shares - mean).abs().sum(axis=1).max() / 2)
+            with np.errstate(all="ignore"):
+                p = float(stats.chi2_contingency(table.to_numpy()[:, table.sum(axis=0).to_numpy() > 0])[1])
+            if p < 1e-6 and distance >= PER_SITE_MIN_DISTANCE:
+                per_site = {str(site): round_probabilities({str(k): float(v) for k, v in row.items() if v > 0})
+                            for site, row in table.iterrows()}
+                note += (f"; differs by site (chi-square p {p:.1g}, total variation up to {distance:.2f}): drawn "
+                         f"per site for the {len(per_site)} sites with at least {PER_SITE_MIN_CASES} cases")
+        self.notes[f"attribute {key}"] = note
+        return CaseAttribute(name=key, categories={str(k): v for k, v in categories.items()}, per_site=per_site)
+
+    # -- performers ------------------------------------------------------------------------------------------
+
+    def _classify(self) -> None:
+        stats_ = _run(self.con, f"""
+            SELECT count(*) FILTER (WHERE NOT sys) AS manual, count(grp) FILTER (WHERE NOT sys) AS with_role
+            FROM {self.ev}
+        """)
+        manual, with_role = int(stats_.manual[0]), int(stats_.with_role[0])
+        self.pooled = manual > 0 and with_role < 0.5 * manual
+        if not self.pooled:
+            self.notes["roles from"] = "the role recorded on the events (an activity's role: its most frequent one)."
+            return
+        # No roles in the log: resources doing the same activities form a pool. An activity counts for a resource
+        # when it makes at least 5% of the resource's work, so that a rare stand-in does not split a pool.
+        per = _run(self.con, f"""
+            SELECT resource, activity, count(*) AS n FROM {self.ev}
+            WHERE NOT sys GROUP BY ALL ORDER BY resource, activity
+        """)
+        per["share"] = per.n / per.groupby("resource").n.transform("sum")
+        sets = per[per.share >= 0.05].groupby("resource").activity.apply(lambda s: tuple(sorted(s)))
+        volume = per.groupby("activity").n.sum()
+        work = per.groupby("resource").n.sum()
+        load: dict[tuple, int] = {}
+        for r, acts in sets.items():
+            load[acts] = load.get(acts, 0) + int(work[r])
+        # A pool with under 1% of the manual work joins the larger pool whose activities overlap its own most
+        # (Jaccard), so that a handful of occasional performers does not make a pool of its own.
+        ranked = sorted(load, key=lambda a: (-load[a], a))
+        big = [a for a in ranked if load[a] >= 0.01 * manual] or ranked[:1]
+        home: dict[tuple, tuple] = {}
+        for acts in ranked:
+            if acts in big:
+                home[acts] = acts
+                continue
+            best = max(big, key=lambda b: (len(set(acts) & set(b)) / len(set(acts) | set(b)), load[b]))
+            home[acts] = best if set(acts) & set(best) else acts
+        names: dict[tuple, str] = {}
+        for acts in ranked:
+            if home[acts] == acts:
+                main = max(acts, key=lambda a: (volume[a], a))
+                names[acts] = f"pool {len(names) + 1}: {main}" + (f" +{len(acts) - 1}" if len(acts) > 1 else "")
+        mapping = pd.DataFrame({"resource": sets.index, "pool": [names[home[a]] for a in sets]})
+        self.con.register("_disc_pools", mapping)
+        try:
+            self.con.execute(f"UPDATE {self.ev} e SET grp = p.pool FROM _disc_pools p "
+                             "WHERE e.resource = p.resource AND NOT e.sys").fetchall()
+        finally:
+            self.con.unregister("_disc_pools")
+        self.notes["roles from"] = (
+            f"the log records no roles for most manual events ({with_role:,} of {manual:,}): resources are pooled "
+            f"by the activities they perform (those making at least 5% of a resource's events); resources with the "
+            f"same set of activities form one pool; a pool with under 1% of the manual work joins the pool whose "
+            f"activities overlap its own most ({len(names)} pools from {len(sets)} resources).")
+
+    def _roles_and_calendars(self) -> tuple[list[Role], list[Calendar]]:
+        last = _rows(self.con, f"SELECT max(end_time), min(end_time) FROM {self.ev}")[0]
+        window_start = max(last[1], last[0] - pd.Timedelta(days=STAFF_WINDOW_DAYS).to_pytimedelta())
+        people = _run(self.con, f"""
+            SELECT grp, resource, count(*) AS n, max(end_time) >= $since AS recent
+            FROM {self.ev} WHERE NOT sys AND grp IS NOT NULL AND resource IS NOT NULL
+            GROUP BY ALL ORDER BY grp, resource
+        """, {"since": window_start})
+        # Person-hours, not events: a person counts as working in an hour of a local day when they started or
+        # ended work in it, or in an hour between two such moments at most 3 hours apart (idle between two pieces
+        # of work, but present; a split shift's long break stays a break). A batch recorded once per case is one
+        # hour of one person.
+        hours = _run(self.con, f"""
+            WITH t AS (
+                SELECT grp, resource, timezone($tz, end_time) AS t FROM {self.ev} WHERE NOT sys AND grp IS NOT NULL
+                UNION ALL
+                SELECT grp, resource, timezone($tz, start_time) FROM {self.ev}
+                WHERE NOT sys AND grp IS NOT NULL AND start_time IS NOT NULL),
+            p AS (SELECT grp, resource, t::DATE AS day, hour(t) AS h,
+                         lag(hour(t)) OVER (PARTITION BY grp, resource, t::DATE ORDER BY t) AS prev_h
+                  FROM t),
+            h AS (SELECT DISTINCT grp, resource, day,
+                         unnest(CASE WHEN h - prev_h <= 3 THEN range(prev_h, h + 1) ELSE [h] END) AS h FROM p)
+            SELECT grp, isodow(day) - 1 AS dow, h, count(*) AS n FROM h
+            GROUP BY ALL ORDER BY grp, dow, h
+        """, {"tz": self.tz})
+        self.work_hours: dict[str, dict[int, list[int]]] = {}
+        roles: list[Role] = []
+        calendars: list[Calendar] = []
+        for grp in sorted(people.grp.unique()):
+            mine = people[people.grp == grp]
+            recent = mine[mine.recent]
+            staff = recent if len(recent) else mine
+            h = hours[hours.grp == grp]
+            cal_name = None
+            note = f"{len(staff)} {'person' if len(staff) == 1 else 'people'}"
+            if len(staff) < len(mine):
+                note += f" active in the last {STAFF_WINDOW_DAYS} days of the log ({len(mine)} seen over the log)"
+            if h.n.sum() >= 50:
+                peak = h.n.max()
+                # The first share of the busiest hour whose hours hold 80% of the person-hours: a lightly
+                # loaded role's work is spread thin, and a strict cut would leave most of it outside its hours.
+                for share in CALENDAR_SHARES:
+                    on = h[h.n >= max(share * peak, 3)]
+                    wh = {int(d): _fill_gaps(sorted(int(x) for x in g.h)) for d, g in on.groupby("dow")}
+                    inside = [int(x) in wh.get(int(d), []) for d, x in zip(h.dow, h.h, strict=True)]
+                    covered = h[inside].n.sum() / h.n.sum()
+                    if covered >= CALENDAR_COVERAGE:
+                        break
+                self.work_hours[grp] = wh
+                shifts = shifts_from_hours(wh)
+                if covered < CALENDAR_COVERAGE:
+                    note += (f"; work too spread out over the week to read a calendar (the best hours hold "
+                             f"{covered:.0%} of its person-hours): always available")
+                elif shifts and sum(len(v) for v in wh.values()) < 168:
+                    cal_name = f"{grp} hours"
+                    calendars.append(Calendar(name=cal_name, timezone=self.tz, shifts=shifts))
+                    note += (f"; calendar {cal_name}: "
+                             + "; ".join(f"{','.join(s.days)} {s.start}-{s.end}" for s in shifts)
+                             + f" (hours worked on at least {share:.0%} as many days as the busiest hour; they hold "
+                               f"{covered:.0%} of the role's person-hours)")
+                else:
+                    note += "; works around the clock (no calendar)"
+            else:
+                note += "; under 50 person-hours of work recorded: too few for a calendar (always available)"
+            absence = self._absence(grp)
+            if absence is not None:
+                note += f"; absent on about {absence:.0%} of their working days"
+            cost = float(self.kpi_config.rate_per_role_hour.get(grp, 0.0))
+            roles.append(Role(name=str(grp), headcount=len(staff), calendar=cal_name, hourly_cost=cost,
+                              absence_share=absence or 0.0, people=[str(r) for r in staff.resource]))
+            self.notes[f"role {grp}"] = note
+        self.notes["calendars"] = (
+            f"from when people actually work, in {self.tz}: a person works in an hour of a day when they started or "
+            "ended work in it, or it lies between two such moments at most 3 hours apart (idle but present; a split "
+            "shift's long break stays a break); a role's working hours per weekday are the hours worked on at least "
+            f"a share of as many days as its busiest hour of the week (and on 3 days or more) — the largest share of "
+            f"{', '.join(f'{x:.0%}' for x in CALENDAR_SHARES)} whose hours hold {CALENDAR_COVERAGE:.0%} of the role's "
+            "person-hours; no calendar when none does or with under 50 person-hours —, gaps of up to 2 hours in a "
+            "day filled, consecutive hours merged into shifts and weekdays with equal shifts grouped. No holidays "
+            "are detected.")
+        self.notes["roles"] = (
+            f"headcount = the distinct people of a role who worked in the last {STAFF_WINDOW_DAYS} days of the log "
+            "(all seen when none did); absence share = per person, the share of the weekdays of the role's "
+            "calendar on which the role worked but the person recorded nothing, between their first and last "
+            "event, median over people averaging at least 5 events per day worked (rough: a light workload reads "
+            "as absence, so roles with less work per day get 0); hourly cost 0 unless configured — set it for "
+            "cost results.")
+        return roles, calendars
+
+    def _absence(self, grp: str) -> float | None:
+        wh = self.work_hours.get(grp)
+        if not wh:
+            return None
+        df = _run(self.con, f"""
+            WITH d AS (
+                SELECT DISTINCT resource, timezone($tz, end_time)::DATE AS day FROM {self.ev}
+                WHERE grp = $g AND NOT sys AND resource IS NOT NULL),
+            role_days AS (SELECT DISTINCT day FROM d WHERE list_contains($dows, isodow(day) - 1)),
+            span AS (SELECT resource, min(day) AS a, max(day) AS b, count(*) AS worked FROM d GROUP BY resource),
+            per AS (
+                SELECT s.resource, s.worked,
+                       (SELECT count(*) FROM role_days r WHERE r.day BETWEEN s.a AND s.b) AS possible,
+                       count(DISTINCT d.day) FILTER (WHERE list_contains($dows, isodow(d.day) - 1)) AS present
+                FROM span s JOIN d USING (resource) GROUP BY s.resource, s.worked, s.a, s.b),
+            events AS (SELECT resource, count(*) AS n FROM {self.ev} WHERE grp = $g AND NOT sys GROUP BY resource)
+            SELECT per.*, events.n FROM per JOIN events USING (resource) ORDER BY resource
+        """, {"tz": self.tz, "g": grp, "dows": sorted(wh)})
+        df = df[(df.possible >= 20) & (df.n >= 5 * df.worked)]
+        if df.empty:
+            return None
+        share = float(np.median(1 - df.present / df.possible))
+        return round(min(max(share, 0.0), 0.5), 3)
+
+    # -- processing times ------------------------------------------------------------------------------------
+
+    def _estimate_starts(self, calendars: list[Calendar]) -> None:
+        acts = _run(self.con, f"""
+            SELECT activity, count(*) AS n, count(start_time) AS starts, avg(sys::INT) AS sys_share
+            FROM {self.ev} GROUP BY activity ORDER BY activity
+        """)
+        self.automated = {a: bool(s > 0.5) for a, s in zip(acts.activity, acts.sys_share, strict=True)}
+        has_starts = {a: s >= 0.5 * n for a, n, s in zip(acts.activity, acts.n, acts.starts, strict=True)}
+        self.start_rule: dict[str, str] = {}
+        for a in acts.activity:
+            if self.mode == "always" and not self.automated[a]:
+                self.start_rule[a] = "estimated"
+            elif has_starts[a]:
+                self.start_rule[a] = "recorded"
+            elif self.mode == "auto" and not self.automated[a]:
+                self.start_rule[a] = "estimated"
+            else:
+                self.start_rule[a] = "instant"
+        estimated = sorted(a for a, r in self.start_rule.items() if r == "estimated")
+        if estimated:
+            # The earliest a person can have started: the end of the case's previous event (enablement) and of
+            # their own previous event (availability), and not before the start of the shift in which the work
+            # ended, or of the last shift before it that day (else a night off would count as work); work ending
+            # before the day's first shift started no earlier than the hour it ended in; on a day without
+            # shifts, no earlier than local midnight.
+            rows = [(g, d, h, _bound_hour(h, hs_all)) for g, wh in self.work_hours.items()
+                    for d, hs_all in wh.items() for h in range(24)]
+            shift_starts = pd.DataFrame(rows, columns=["grp", "dow", "h", "first_h"]) if rows else \
+                pd.DataFrame({"grp": pd.Series(dtype=str), "dow": pd.Series(dtype=int),
+                              "h": pd.Series(dtype=int), "first_h": pd.Series(dtype=int)})
+            self.con.register("_disc_shift_starts", shift_starts)
+            try:
+                self.con.execute(f"""
+                    UPDATE {self.ev} e SET est_start = least(e.end_time, x.est)
+                    FROM (
+                        SELECT e.event_id, greatest(e.prev_end, e.res_prev_end,
+                               timezone($tz, date_trunc('day', timezone($tz, e.end_time))
+                                        + to_hours(coalesce(s.first_h, 0)::BIGINT))) AS est
+                        FROM {self.ev} e
+                        LEFT JOIN _disc_shift_starts s ON s.grp = e.grp
+                             AND s.dow = isodow(timezone($tz, e.end_time)) - 1
+                             AND s.h = hour(timezone($tz, e.end_time))
+                        WHERE list_contains($acts, e.activity)) x
+                    WHERE e.event_id = x.event_id AND list_contains($acts, e.activity)
+                """, {"tz": self.tz, "acts": estimated}).fetchall()
+            finally:
+                self.con.unregister("_disc_shift_starts")
+        recorded = sorted(a for a, r in self.start_rule.items() if r == "recorded")
+        instant = sorted(a for a, r in self.start_rule.items() if r == "instant")
+        self.notes["start times"] = (
+            f"start_estimation={self.mode}. Recorded starts used for {len(recorded)} activities"
+            + (f"; starts estimated for {len(estimated)} ({', '.join(estimated)}) as the latest of the end of the "
+               "case's previous event (when the work became ready), the end of the performer's previous event "
+               "(when they became free) and the start of the role's shift in which (or after which) the work ended "
+               "(the hour it ended in when that was before the day's first shift; local midnight without shifts) "
+               "— the usual enablement / resource-availability rule (a case's first event, which has no "
+               "enablement, only when its activity has fewer than 20 others); it overstates "
+               "processing when people do not pick work up at once, and is exact when they do"
+               if estimated else "")
+            + (f"; instantaneous (no start recorded{', done by a system' if self.mode != 'none' else ''}): "
+               f"{', '.join(instant)}" if instant else "") + ".")
+
+    def _durations(self) -> dict[str, Fit | None]:
+        df = _run(self.con, f"""
+            WITH d AS (
+                -- A batch (one person, one start, one end, many cases) is one piece of work: counted once, its
+                -- duration shared by its cases, so that the role's workload stays what the log shows.
+                -- An estimate for a case's first event has no enablement, only the performer's availability:
+                -- used only when the activity has fewer than 20 events with a predecessor.
+                SELECT activity, resource, end_time,
+                       epoch(end_time - CASE WHEN list_contains($est, activity) THEN est_start
+                                             ELSE start_time END)
+                           / CASE WHEN list_contains($batched, activity) THEN count(*) ELSE 1 END AS s,
+                       list_contains($est, activity) AND prev_end IS NULL AS unenabled
+                FROM {self.ev}
+                WHERE list_contains($est, activity) OR list_contains($rec, activity)
+                GROUP BY activity, resource, end_time, start_time, est_start, unenabled),
+            e AS (SELECT *, count(*) FILTER (WHERE NOT unenabled) OVER (PARTITION BY activity) AS enabled
+                  FROM d WHERE s IS NOT NULL AND s >= 0),
+            r AS (SELECT activity, s, row_number() OVER (PARTITION BY activity ORDER BY s) AS i,
+                         count(*) OVER (PARTITION BY activity) AS n
+                  FROM e WHERE NOT unenabled OR enabled < 20)
+            SELECT activity, s, n FROM r
+            WHERE (i - 1) % greatest(1, n // $m) = 0
+            ORDER BY activity, s
+        """, {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
+              "rec": [a for a, r in self.start_rule.items() if r == "recorded"], "m": MAX_SAMPLE,
+              "batched": sorted(self.batched)})
+        out: dict[str, Fit | None] = {}
+        for a in sorted(self.start_rule):
+            if self.start_rule[a] == "instant":
+                out[a] = None
+                continue
+            g = df[df.activity == a]
+            fit = fit_distribution(g.s.to_numpy()) if len(g) else None
+            if fit is not None:
+                fit.n = int(g.n.iloc[0])
+            out[a] = fit
+        return out
+
+    def _batches(self) -> list[ScheduledAction]:
+        """Return a schedule for each activity people do in batches (most of its events share performer, start
+        and end with other events) at recurring local times."""
+        rows = _run(self.con, f"""
+            SELECT activity, count(*) AS n, count(DISTINCT (resource, start_time, end_time)) AS runs
+            FROM (SELECT activity, resource, end_time,
+                         CASE WHEN list_contains($est, activity) THEN est_start ELSE start_time END AS start_time
+                  FROM {self.ev} WHERE NOT sys)
+            WHERE start_time IS NOT NULL
+            GROUP BY activity HAVING count(*) >= 20 AND runs <= 0.5 * count(*) ORDER BY activity
+        """, {"est": [a for a, r in self.start_rule.items() if r == "estimated"]})
+        self.batched: dict[str, str] = {}
+        self.scheduled: set[str] = set()
+        out: list[ScheduledAction] = []
+        for a, n, runs in rows.itertuples(index=False):
+            starts = _run(self.con, f"""
+                SELECT isodow(t) - 1 AS dow, (round((hour(t) * 60 + minute(t)) / 5) * 5)::INT AS minute,
+                       count(*) AS runs
+                FROM (SELECT DISTINCT resource, end_time,
+                             timezone($tz, CASE WHEN list_contains($est, activity) THEN est_start
+                                                ELSE start_time END) AS t
+                      FROM {self.ev} WHERE activity = $a AND NOT sys)
+                WHERE t IS NOT NULL GROUP BY ALL ORDER BY dow, minute
+            """, {"a": a, "tz": self.tz, "est": [x for x, r in self.start_rule.items() if r == "estimated"]})
+            total = starts.runs.sum()
+            days = starts.groupby("dow").runs.sum()
+            days = sorted(int(d) for d, v in days.items() if v >= 0.05 * total)
+            times = starts.groupby("minute").runs.sum()
+            times = sorted(int(m) for m, v in times.items() if v >= 0.1 * total)[:6]
+            text = (f"done in batches: {n:,} events in {runs:,} runs ({n / runs:.0f} cases a run); the processing "
+                    "time below is a case's share of its run (the run's duration / its cases), so that the role's "
+                    "workload matches the log")
+            if days and times and times[-1] < 24 * 60:
+                hhmm = [f"{m // 60:02d}:{m % 60:02d}" for m in times]
+                share = starts[starts.minute.isin(times) & starts.dow.isin(days)].runs.sum() / total
+                self.scheduled.add(str(a))
+                out.append(ScheduledAction(activity=str(a), days=[WEEKDAYS[d] for d in days], times=hhmm,
+                                           timezone=self.tz))
+                text += (f"; runs start on {', '.join(WEEKDAYS[d] for d in days)} at {', '.join(hhmm)} {self.tz} "
+                         f"({share:.0%} of the runs): a schedule policy")
+            else:
+                text += "; at no recurring time"
+            self.batched[a] = text
+        return out
+
+    # -- delays ----------------------------------------------------------------------------------------------
+
+    def _delays(self) -> dict[str, Fit]:
+        self.con.execute(f"""
+            CREATE TEMP TABLE {self.wt} AS
+            SELECT case_id, event_id, activity, prev_activity, resource, role, end_time, prev_end AS ready, sys,
+                   s AS started, res_prev_end, greatest(epoch(s - prev_end), 0) / 3600.0 AS wait_h
+            FROM (SELECT *, coalesce(CASE WHEN list_contains($est, activity) THEN est_start END,
+                                     CASE WHEN list_contains($rec, activity) THEN start_time END,
+                                     end_time) AS s
+                  FROM {self.ev} WHERE prev_end IS NOT NULL)
+        """, {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
+              "rec": [a for a, r in self.start_rule.items() if r == "recorded"]}).fetchall()
+        config = bottleneck_config(self.process, self.tz).model_copy(update={"system_resources": self.systems})
+        kinds = wait_kinds(self.con, self.wt, self.process, config)
+        self.wait_kind = dict(zip(kinds.activity, kinds.wait_kind, strict=True))
+        delayed = kinds[kinds.wait_kind.isin(WAIT_KINDS_WITH_DELAY)]
+        why_of = dict(zip(delayed.activity, kinds.loc[delayed.index, "why"], strict=True))
+        # Work for people that waits for something no queue explains (a supplier's answer, goods on their way, a
+        # dispute noticed days later) shows in two ways: its performer was free meanwhile (in this process), or
+        # started work that became ready later. Per event, the longer of the two is not a queue: a delay.
+        people = sorted(a for a, k in self.wait_kind.items() if k == "people" and not self.automated.get(a))
+        hidden = _run(self.con, f"""
+            WITH long AS (SELECT activity FROM {self.wt} WHERE list_contains($acts, activity)
+                          GROUP BY activity HAVING count(*) >= 20 AND median(wait_h) >= $h),
+            w AS (SELECT event_id, activity, resource, ready, started, res_prev_end, wait_h FROM {self.wt}
+                  WHERE resource IS NOT NULL AND NOT sys),
+            cand AS (SELECT * FROM w WHERE activity IN (SELECT activity FROM long)),
+            over AS (SELECT c.event_id, max(o.started) AS last_overtaker
+                     FROM cand c JOIN w o ON o.resource = c.resource AND o.started < c.started
+                                          AND o.ready > c.ready
+                     GROUP BY c.event_id)
+            SELECT c.activity, c.wait_h,
+                   greatest(coalesce(epoch(over.last_overtaker - c.ready), 0),
+                            coalesce(epoch(c.started - greatest(c.ready, c.res_prev_end)), 0), 0) AS hidden_s
+            FROM cand c LEFT JOIN over USING (event_id)
+            ORDER BY c.activity, hidden_s
+        """, {"acts": people, "h": HIDDEN_DELAY_H})
+        hidden_fits: dict[str, np.ndarray] = {}
+        for a, g in hidden.groupby("activity", sort=True):
+            med, wait = float(g.hidden_s.median()) / 3600, float(g.wait_h.median())
+            if med >= HIDDEN_DELAY_H and med >= 0.5 * wait:
+                self.wait_kind[a] = "hidden"
+                why_of[a] = (f"done by people, but not a queue: median {human(med * 3600)} of its median "
+                             f"{human(wait * 3600)} wait its performer was free or took later-ready work first")
+                hidden_fits[a] = g.hidden_s.to_numpy()
+        # An activity run in batches waits for its run as well, which the run schedule reproduces: the case became
+        # due somewhere between the run before its own and its own run, so the delay runs to the middle of that
+        # interval and the schedule adds the rest (on average the same total wait, without counting it twice).
+        scheduled = sorted(a for a in why_of if a in self.scheduled)
+        if scheduled:
+            runs = _run(self.con, f"""
+                WITH r AS (SELECT activity, started, lag(started) OVER (PARTITION BY activity ORDER BY started)
+                                  AS previous
+                           FROM (SELECT DISTINCT activity, started FROM {self.wt}
+                                 WHERE list_contains($acts, activity)))
+                SELECT t.activity, greatest((epoch(r.previous) + epoch(r.started)) / 2 - epoch(t.ready), 0) AS s
+                FROM {self.wt} t JOIN r USING (activity, started)
+                WHERE r.previous IS NOT NULL
+                ORDER BY t.activity, s
+            """, {"acts": scheduled})
+            for a, g in runs.groupby("activity", sort=True):
+                hidden_fits[a] = g.s.to_numpy()
+                why_of[a] += ("; up to halfway between the run before its own and its run, the run schedule adds "
+                              "the rest")
+        out: dict[str, Fit] = {}
+        lines = []
+        if why_of:
+            df = _run(self.con, f"""
+                WITH r AS (SELECT activity, wait_h * 3600 AS s, row_number() OVER (PARTITION BY activity
+                                  ORDER BY wait_h) AS i, count(*) OVER (PARTITION BY activity) AS n
+                           FROM {self.wt} WHERE list_contains($acts, activity))
+                SELECT activity, s, n FROM r WHERE (i - 1) % greatest(1, n // $m) = 0 ORDER BY activity, s
+            """, {"acts": sorted(a for a in why_of if a not in hidden_fits), "m": MAX_SAMPLE})
+            for a, why in sorted(why_of.items()):
+                values = hidden_fits[a] if a in hidden_fits else df[df.activity == a].s.to_numpy()
+                n = len(values) if a in hidden_fits else int(df[df.activity == a].n.max() if len(values) else 0)
+                if not len(values) or float(np.quantile(values, 0.9)) < 1.0:
+                    continue
+                fit = fit_distribution(values)
+                if fit is None:
+                    continue
+                fit.n = n
+                out[a] = fit
+                lines.append(f"{a} ({self.wait_kind[a]}: {why})")
+        self.notes["delays"] = (
+            "waiting before an activity that is not a queue for people (wait kinds of mining.bottlenecks: "
+            "system, external or scheduled) is fitted as its delay, from the end of the case's previous event to "
+            "the start of the activity. For an activity done by people, the part of each wait that is not a queue "
+            "is the longer of: the time its performer was free before starting it (from the later of the case's "
+            "previous end and the performer's previous end in this process), and the time until the performer's "
+            "last start of work that became ready later; it becomes the delay when its median is "
+            f"{HIDDEN_DELAY_H:g} h or more and at least half the median wait: "
+            + ("; ".join(lines) if lines else "none found")
+            + ". Other waiting before activities done by people is left to the simulated queues and calendars.")
+        return out
+
+    # -- routing ---------------------------------------------------------------------------------------------
+
+    def _routing(self) -> list[Decision]:
+        pairs = _run(self.con, f"""
+            SELECT coalesce(prev_activity, $start) AS a, activity AS b, count(*) AS n FROM {self.ev} GROUP BY ALL
+            UNION ALL
+            SELECT activity, $end, count(*) FROM {self.ev} WHERE next_activity IS NULL GROUP BY ALL
+            ORDER BY a, b
+        """, {"start": START, "end": END})
+        counts: dict[str, dict[str, int]] = {}
+        for a, b, n in pairs.itertuples(index=False):
+            counts.setdefault(a, {})[b] = int(n)
+        multi = sorted(a for a, c in counts.items() if len(c) > 1)
+        amounts = pd.DataFrame()
+        if multi:
+            amounts = _run(self.con, f"""
+                SELECT coalesce(e.prev_activity, $start) AS a, e.activity AS b, c.amount FROM {self.ev} e
+                JOIN {self.cs} c USING (case_id)
+                WHERE list_contains($multi, coalesce(e.prev_activity, $start))
+                UNION ALL
+                SELECT e.activity, $end, c.amount FROM {self.ev} e JOIN {self.cs} c USING (case_id)
+                WHERE e.next_activity IS NULL AND list_contains($multi, e.activity)
+            """, {"start": START, "end": END, "multi": multi})
+        decisions: list[Decision] = []
+        rules: list[str] = []
+        order = [START] + sorted(a for a in counts if a != START)
+        for a in order:
+            c = counts[a]
+            branches: list[Branch] = []
+            free_counts = dict(c)
+            if a in multi and amounts.amount.notna().any():
+                g = amounts[amounts.a == a]
+                amt = g.amount.to_numpy(dtype=float)
+                nxt = g.b.to_numpy()
+                holds = np.zeros(len(g), dtype=bool)
+                for _ in range(2):
+                    rest = ~holds
+                    best = None
+                    for b in sorted(set(nxt[rest])):
+                        r = learn_threshold(amt[rest], nxt[rest] == b)
+                        if r is not None and (best is None or r["accuracy"] > best[1]["accuracy"]):
+                            best = (b, r)
+                    if best is None:
+                        break
+                    b, r = best
+                    cond = Condition(attribute="amount", op=r["op"], value=r["value"])
+                    branches.append(Branch(to=b, when=cond))
+                    now = np.array([cond.holds({"amount": x}) if np.isfinite(x) else False for x in amt])
+                    holds |= now
+                    rules.append(f"after {a}: {b} when amount {r['op']} {r['value']:,.2f} (accuracy "
+                                 f"{r['accuracy']:.1%} on {r['n']:,} cases against {r['baseline']:.1%} by "
+                                 f"the majority branch)")
+                if holds.any():
+                    left = pd.Series(nxt[~holds]).value_counts()
+                    free_counts = {str(k): int(v) for k, v in left.items()} or {branches[0].to: 1}
+            for to, p in sorted(round_probabilities(free_counts).items(), key=lambda kv: (-kv[1], kv[0])):
+                branches.append(Branch(to=to, probability=p))
+            decisions.append(Decision(after=a, branches=branches))
+        self.notes["routing"] = (
+            "first-order routing from the directly-follows relation: after START (each case's first activity) "
+            "and after each activity, the next one (END after a case's last) with probabilities from the counts, "
+            "rounded to 4 decimals summing to 1 (branches rounding to 0 dropped). Data rules: the best single "
+            f"threshold on amount that predicts one branch with at least {RULE_MIN_ACCURACY:.0%} accuracy and at "
+            "least halves the errors of always predicting the majority branch becomes a conditioned branch (at most "
+            "two per decision); the probabilities are then those of the cases the rules do not cover. "
+            + (f"Rules found: {'; '.join(rules)}." if rules else "No amount rule found."))
+        return decisions
+
+    # -- assembling ------------------------------------------------------------------------------------------
+
+    def _activities(self, durations: dict[str, Fit | None], delays: dict[str, Fit]) -> list[Activity]:
+        info = _run(self.con, f"""
+            SELECT activity, count(*) AS n, avg(pos) AS pos, mode(grp) FILTER (WHERE NOT sys) AS grp
+            FROM {self.ev} GROUP BY activity ORDER BY avg(pos), activity
+        """)
+        out: list[Activity] = []
+        for a, n, _, grp in info.itertuples(index=False):
+            automated = self.automated[a]
+            role = None if automated or grp is None or pd.isna(grp) else str(grp)
+            fit = durations.get(a)
+            delay = delays.get(a)
+            text = f"{n:,} events; " + ("automated (done by a system or nobody known)" if automated
+                                       else f"role {role}" if role else "no performer known")
+            if a in self.batched:
+                text += f"; {self.batched[a]}"
+            if fit is not None:
+                text += f"; processing ({self.start_rule[a]} starts, n={fit.n:,}): {fit.note}"
+            else:
+                text += "; processing: instantaneous (no start)"
+            if delay is not None:
+                text += f"; delay before it ({self.wait_kind.get(a)}): {delay.note}"
+            self.notes[f"activity {a}"] = text
+            kwargs = {"duration": fit.distribution} if fit is not None else {}
+            out.append(Activity(name=str(a), role=role, automated=automated,
+                                delay=delay.distribution if delay is not None else None, **kwargs))
+        return out
+
+    def _sla(self) -> SlaTarget | None:
+        cfg = self.kpi_config
+        has = _rows(self.con, f"""
+            SELECT count(*) FROM {self.cs}
+            WHERE json_extract_string(attributes, '$."' || replace($k, '"', '\\"') || '"') IS NOT NULL
+        """, {"k": cfg.sla_attribute})[0][0]
+        if has and cfg.sla_targets_hours:
+            self.notes["sla"] = (f"targets by {cfg.sla_attribute} from the KPI configuration of {self.process}: "
+                                 + ", ".join(f"{k} {v:g} h" for k, v in cfg.sla_targets_hours.items()))
+            return SlaTarget(attribute=cfg.sla_attribute, targets_h={str(k): float(v) for k, v in
+                                                                   cfg.sla_targets_hours.items()})
+        self.notes["sla"] = ("none: " + (f"the cases carry {cfg.sla_attribute} but no targets are configured"
+                                         if has else f"the cases carry no {cfg.sla_attribute}"))
+        return None
+
+    def _warmup(self, horizon_days: float) -> tuple[float, int]:
+        median_days, visits = _rows(self.con, f"""
+            SELECT (SELECT median(epoch(case_end - arrival)) / 86400 FROM {self.cs}),
+                   (SELECT max(n) FROM (SELECT count(*) AS n FROM {self.ev} GROUP BY case_id, activity))
+        """)[0]
+        warmup = round(min(2 * float(median_days or 0), WARMUP_CAP_DAYS, horizon_days / 4), 2)
+        self.notes["warmup"] = (f"twice the median cycle time ({human(float(median_days or 0) * 86400)}), at most "
+                                f"{WARMUP_CAP_DAYS:g} days and a quarter of the horizon: {warmup:g} days.")
+        self.notes["max_visits"] = f"the most times one activity occurs in a case: {int(visits)}."
+        return warmup, max(int(visits), 1)
+
+
+def _fill_gaps(hours: list[int], gap: int = 2) -> list[int]:
+    """Return the hours with gaps of up to `gap` hours between two working hours filled (a lunch break, a
+    quiet hour in sparse data)."""
+    out: list[int] = []
+    for h in hours:
+        if out and 1 < h - out[-1] <= gap + 1:
+            out.extend(range(out[-1] + 1, h))
+        out.append(h)
+    return out
+
+
+def _bound_hour(h: int, hours: list[int]) -> int:
+    """Return the hour from which work ending in hour `h` can have started: the start of the shift (run of
+    working hours) holding h or, after it, of the last shift that started before h; h itself before any shift."""
+    starts = [r[0] for r in _runs(hours) if r[0] <= h]
+    return starts[-1] if starts else h
+
+
+def _runs(hours: list[int]) -> list[list[int]]:
+    """Return the runs of consecutive hours."""
+    out: list[list[int]] = []
+    for h in sorted(hours):
+        if out and h == out[-1][-1] + 1:
+            out[-1].append(h)
+        else:
+            out.append([h])
+    return out

@@ -1,0 +1,344 @@
+"""Validation of the digital twin against reality on a held-out period, with the measures of published
+simulation-discovery research (the PyPI package `log-distance-measures`), next to a naive reference.
+
+The split: the cases of the process are ordered by their start (earliest start time, else end time, of their
+events) and then case id; the cut is the start of the first case of the last `test_share` of them. Training
+cases started before the cut, test cases at or after it. Cases that start exactly at the cut all go to the test
+side, so the test set is the last `test_share` exactly unless start times tie across the cut (then it is the
+smallest set of whole ties holding them); the training cases are then exactly `Filters(time_to=cut,
+time_mode="started")`, which the discovery uses.
+
+The twin: the model discovered on the training cases is moved to the test period. It starts `warmup_days` (the
+discovered warm-up) before the cut and lets cases arrive from the model until the last test case's start, so
+that the queues and the people are busy when the test period begins; the cases arriving before the cut are
+warm-up cases and dropped, the others are the simulated test log. Each replication draws other random numbers;
+the measures are computed per replication and reported as mean and standard deviation.
+
+The naive reference: the last training cases, as many as the test period has, replayed with every timestamp
+shifted so that the first of them starts at the cut (the "same as last period" forecast).
+
+The measures (all distances: 0 = identical, lower = better), called with the package's defaults unless noted:
+n-gram distribution distance with n=3 (normalised to 0..1), absolute, circadian and relative event distribution
+distances (start and end instants, Wasserstein distance of hourly bins: absolute hours since the first instant of
+both logs, hours of the day per weekday, hours since the case's start), case arrival distribution distance
+(Wasserstein of hourly bins) and cycle time distribution distance (Wasserstein, 1-hour bins: the package has no
+default bin size; one hour is the bin of the other time measures). Events without a start time count as instant
+(start = end). Circadian hours are local to the model's arrival time zone; the other measures do not depend on
+the zone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from log_distance_measures.absolute_event_distribution import absolute_event_distribution_distance
+from log_distance_measures.case_arrival_distribution import case_arrival_distribution_distance
+from log_distance_measures.circadian_event_distribution import circadian_event_distribution_distance
+from log_distance_measures.config import EventLogIDs
+from log_distance_measures.cycle_time_distribution import cycle_time_distribution_distance
+from log_distance_measures.n_gram_distribution import n_gram_distribution_distance
+from log_distance_measures.relative_event_distribution import relative_event_distribution_distance
+
+from simulation.engine import simulate
+from simulation.spec import Model
+
+Progress = Callable[[float, str], None]
+
+# Column names of the logs handed to the package (its EventLogIDs defaults).
+IDS = EventLogIDs()
+LOG_COLUMNS = [IDS.case, IDS.activity, IDS.start_time, IDS.end_time, IDS.resource]
+CYCLE_TIME_BIN = timedelta(hours=1)
+N_GRAM = 3
+MIN_CASES = 2  # each side of the split needs at least this many cases
+
+# measure key -> (label, unit)
+MEASURES: dict[str, tuple[str, str]] = {
+    "ngram_3": ("n-gram distance (n=3)", "0..1"),
+    "absolute_event": ("absolute event distribution distance", "hours"),
+    "circadian_event": ("circadian event distribution distance", "hours of day"),
+    "relative_event": ("relative event distribution distance", "hours"),
+    "case_arrival": ("case arrival distribution distance", "hours"),
+    "cycle_time": ("cycle time distribution distance", "hours"),
+}
+
+_STARTS_SQL = """
+    SELECT case_id, min(coalesce(start_time, end_time)) AS case_start
+    FROM events WHERE process = $process GROUP BY case_id
+"""
+
+
+@dataclass(frozen=True)
+class Split:
+    """A split of a process's cases by their start: training before `cut`, test from `cut` on."""
+
+    process: str
+    cut: datetime
+    n_cases: int
+    n_train: int
+    n_test: int
+    first_start: datetime
+    last_start: datetime
+
+    @property
+    def test_days(self) -> float:
+        """Return the days from the cut to the last test case's start (the period the test cases arrive in)."""
+        return (self.last_start - self.cut).total_seconds() / 86400
+
+
+@dataclass
+class Validation:
+    """The outcome of `validate`: the measures table, the values per replication, data for charts, the model."""
+
+    split: Split
+    measures: pd.DataFrame  # measure, label, unit, twin_mean, twin_sd, naive, twin_better
+    replications: pd.DataFrame  # measure, replication, value
+    logs: pd.DataFrame  # log, cases, events (twin: per replication, mean)
+    charts: dict[str, pd.DataFrame]  # hourly, arrivals, cycle_times
+    model: Model = field(repr=False)
+    timezone: str = "UTC"
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _connection(source: str | os.PathLike | duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        return source, False
+    from ingest import connect
+
+    return connect(Path(source), read_only=True), True
+
+
+def split_by_start(con: duckdb.DuckDBPyConnection, process: str, test_share: float = 0.2) -> Split:
+    """Return the split whose test cases are the last `test_share` of the process's cases by start."""
+    if not 0 < test_share < 1:
+        raise ValueError(f"test_share must be between 0 and 1, not {test_share}")
+    starts = con.execute(f"{_STARTS_SQL} ORDER BY case_start, case_id", {"process": process}).df()
+    n = len(starts)
+    if n == 0:
+        raise ValueError(f"no cases of process {process!r}")
+    n_test = min(max(round(n * test_share), 1), n - 1) if n > 1 else 1
+    cut = starts["case_start"].iloc[n - n_test]
+    n_train = int((starts["case_start"] < cut).sum())
+    if n_train < MIN_CASES or n - n_train < MIN_CASES:
+        raise ValueError(f"process {process!r} has {n_train} training and {n - n_train} test cases; "
+                         f"each side needs at least {MIN_CASES}")
+    return Split(process=process, cut=cut.to_pydatetime(), n_cases=n, n_train=n_train, n_test=n - n_train,
+                 first_start=starts["case_start"].iloc[0].to_pydatetime(),
+                 last_start=starts["case_start"].iloc[-1].to_pydatetime())
+
+
+def _package_log(events: pd.DataFrame) -> pd.DataFrame:
+    """Return events (case_id, activity, start_time, end_time, resource) in the package's column names, UTC."""
+    end = pd.to_datetime(events["end_time"], utc=True).reset_index(drop=True)
+    start = pd.to_datetime(events["start_time"], utc=True).reset_index(drop=True).fillna(end)
+    return pd.DataFrame({IDS.case: events["case_id"].astype(str).reset_index(drop=True),
+                         IDS.activity: events["activity"].astype(str).reset_index(drop=True),
+                         IDS.start_time: start, IDS.end_time: end,
+                         IDS.resource: events["resource"].reset_index(drop=True)}, columns=LOG_COLUMNS)
+
+
+def real_events(con: duckdb.DuckDBPyConnection, process: str, cut: datetime, test: bool) -> pd.DataFrame:
+    """Return the package-format log of the test cases (started at or after `cut`) or of the training cases."""
+    side = ">=" if test else "<"
+    events = con.execute(f"""
+        WITH starts AS ({_STARTS_SQL})
+        SELECT e.case_id, e.activity, e.start_time, e.end_time, e.resource
+        FROM events e JOIN starts s USING (case_id)
+        WHERE e.process = $process AND s.case_start {side} $cut
+        ORDER BY e.end_time, e.start_time, e.event_id
+    """, {"process": process, "cut": cut}).df()
+    return _package_log(events)
+
+
+def naive_log(training: pd.DataFrame, n_cases: int, cut: datetime) -> pd.DataFrame:
+    """Return the last `n_cases` training cases by start, shifted in time so that the first starts at `cut`."""
+    starts = (training.groupby(IDS.case, sort=False)[IDS.start_time].min().rename("case_start").reset_index()
+              .sort_values(["case_start", IDS.case], kind="mergesort"))
+    chosen = starts.tail(n_cases)
+    if chosen.empty:
+        return training.iloc[0:0].copy()
+    shift = pd.Timestamp(cut) - chosen["case_start"].iloc[0]
+    naive = training[training[IDS.case].isin(set(chosen[IDS.case]))].copy()
+    naive[IDS.start_time] = naive[IDS.start_time] + shift
+    naive[IDS.end_time] = naive[IDS.end_time] + shift
+    return naive.reset_index(drop=True)
+
+
+def twin_log(events: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+    """Return the package-format log of a simulation run's events, without its warm-up cases, in event order."""
+    kept = set(cases.loc[~cases["warmup"].astype(bool), "case_id"])
+    ev = events[events["case_id"].isin(kept)]
+    # The engine's row order breaks ties of (end, start), standing in for the workspace's event_id.
+    ev = ev.assign(_row=np.arange(len(ev))).sort_values(["end_time", "start_time", "_row"], kind="mergesort")
+    return _package_log(ev).reset_index(drop=True)
+
+
+def _local(log: pd.DataFrame, tz: str) -> pd.DataFrame:
+    return log.assign(**{IDS.start_time: log[IDS.start_time].dt.tz_convert(tz),
+                         IDS.end_time: log[IDS.end_time].dt.tz_convert(tz)})
+
+
+def distances(real: pd.DataFrame, other: pd.DataFrame, timezone: str = "UTC") -> dict[str, float]:
+    """Return each measure of MEASURES between two package-format logs (0 = identical, lower = closer)."""
+    if real.empty or other.empty:
+        return {key: math.nan for key in MEASURES}
+    return {
+        "ngram_3": float(n_gram_distribution_distance(real, IDS, other, IDS, n=N_GRAM)),
+        "absolute_event": float(absolute_event_distribution_distance(real, IDS, other, IDS)),
+        "circadian_event": float(circadian_event_distribution_distance(_local(real, timezone), IDS,
+                                                                       _local(other, timezone), IDS)),
+        "relative_event": float(relative_event_distribution_distance(real, IDS, other, IDS)),
+        "case_arrival": float(case_arrival_distribution_distance(real, IDS, other, IDS)),
+        "cycle_time": float(cycle_time_distribution_distance(real, IDS, other, IDS, bin_size=CYCLE_TIME_BIN)),
+    }
+
+
+def _hourly(log: pd.DataFrame, name: str, tz: str, weight: float) -> pd.DataFrame:
+    hours = log[IDS.start_time].dt.tz_convert(tz).dt.hour
+    counts = hours.value_counts().reindex(range(24), fill_value=0)
+    return pd.DataFrame({"log": name, "hour": range(24), "events": counts.to_numpy() * weight})
+
+
+def _arrivals(log: pd.DataFrame, name: str, tz: str, weight: float) -> pd.DataFrame:
+    first = log.groupby(IDS.case)[IDS.start_time].min().dt.tz_convert(tz)
+    days = first.dt.tz_localize(None).dt.normalize().value_counts()
+    return pd.DataFrame({"log": name, "day": days.index, "cases": days.to_numpy() * weight})
+
+
+def _cycle_times(log: pd.DataFrame, name: str) -> pd.DataFrame:
+    per_case = log.groupby(IDS.case).agg(start=(IDS.start_time, "min"), end=(IDS.end_time, "max"))
+    hours = (per_case["end"] - per_case["start"]).dt.total_seconds() / 3600
+    return pd.DataFrame({"log": name, "case_id": per_case.index, "cycle_time_h": hours.to_numpy()})
+
+
+def chart_data(real: pd.DataFrame, twins: list[pd.DataFrame], naive: pd.DataFrame,
+               tz: str = "UTC") -> dict[str, pd.DataFrame]:
+    """Return chart data real vs twin vs naive: events per hour of day, case arrivals per day, cycle times.
+
+    Twin counts are means over the replications; twin cycle times pool every replication."""
+    weight = 1 / max(len(twins), 1)
+    hourly = pd.concat([_hourly(real, "real", tz, 1.0), *[_hourly(t, "twin", tz, weight) for t in twins],
+                        _hourly(naive, "naive", tz, 1.0)]).groupby(["log", "hour"], as_index=False)["events"].sum()
+    arrivals = pd.concat([_arrivals(real, "real", tz, 1.0), *[_arrivals(t, "twin", tz, weight) for t in twins],
+                          _arrivals(naive, "naive", tz, 1.0)]).groupby(["log", "day"], as_index=False)["cases"].sum()
+    # Days without arrivals count as zero, so that the lines of the three logs cover the same days.
+    if not arrivals.empty:
+        days = pd.date_range(arrivals["day"].min(), arrivals["day"].max(), freq="D")
+        full = pd.MultiIndex.from_product([["real", "twin", "naive"], days], names=["log", "day"])
+        arrivals = arrivals.set_index(["log", "day"]).reindex(full, fill_value=0.0).reset_index()
+    cycles = pd.concat([_cycle_times(real, "real"), *[_cycle_times(t, "twin") for t in twins],
+                        _cycle_times(naive, "naive")], ignore_index=True)
+    order = {"real": 0, "twin": 1, "naive": 2}
+    hourly = hourly.sort_values(["log", "hour"], key=lambda s: s.map(order) if s.name == "log" else s)
+    return {"hourly": hourly.reset_index(drop=True), "arrivals": arrivals, "cycle_times": cycles}
+
+
+def for_test_period(model: Model, split: Split) -> Model:
+    """Return the model moved to the test period: it starts one warm-up before the cut, cases arrive until the
+    last test case's start, and the cases arriving before the cut are warm-up."""
+    warmup = float(model.warmup_days)
+    start = split.cut - timedelta(days=warmup)
+    # A test period of one instant (all test cases start together) still needs a positive horizon.
+    horizon = warmup + max(split.test_days, 1 / 24)
+    return model.model_copy(update={"start": start, "horizon_days": horizon, "warmup_days": warmup})
+
+
+def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, test_share: float = 0.2,
+             replications: int = 3, seed: int = 0, timezone: str | None = None,
+             progress: Progress | None = None) -> Validation:
+    """Return the validation of the twin discovered on the training cases against the held-out test period."""
+    if replications < 1:
+        raise ValueError(f"replications must be at least 1, not {replications}")
+    from mining.filters import Filters
+    from simulation.discover import discover
+
+    report = progress or (lambda fraction, message: None)
+    timings: dict[str, float] = {}
+    con, own = _connection(source)
+    try:
+        clock = time.perf_counter()
+        report(0.0, "splitting the log")
+        split = split_by_start(con, process, test_share)
+        real = real_events(con, process, split.cut, test=True)
+        training = real_events(con, process, split.cut, test=False)
+        timings["split_s"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        report(0.02, "discovering the model on the training cases")
+        filters = Filters(process=process, time_to=split.cut, time_mode="started")
+        model = discover(con, process, timezone=timezone, filters=filters,
+                         progress=lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"))
+        timings["discovery_s"] = time.perf_counter() - clock
+    finally:
+        if own:
+            con.close()
+
+    tz = model.arrivals.timezone
+    moved = for_test_period(model, split)
+    twins: list[pd.DataFrame] = []
+    clock = time.perf_counter()
+    for r in range(replications):
+        share = 0.2 + 0.5 * r / replications
+
+        def step(f: float, m: str, share: float = share, r: int = r) -> None:
+            report(share + 0.5 / replications * f, f"replication {r + 1}/{replications}: {m}")
+
+        run = simulate(moved, seed=seed, replication=r, progress=step)
+        twins.append(twin_log(run.events, run.cases))
+    timings["simulation_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    naive = naive_log(training, split.n_test, split.cut)
+    per_rep = []
+    for r, twin in enumerate(twins):
+        report(0.7 + 0.25 * r / (replications + 1), f"measuring replication {r + 1}/{replications}")
+        per_rep += [{"measure": k, "replication": r, "value": v} for k, v in distances(real, twin, tz).items()]
+    report(0.7 + 0.25 * replications / (replications + 1), "measuring the naive reference")
+    naive_values = distances(real, naive, tz)
+    reps = pd.DataFrame(per_rep, columns=["measure", "replication", "value"])
+    stats = reps.groupby("measure", sort=False)["value"].agg(["mean", "std"])
+    rows = []
+    for key, (label, unit) in MEASURES.items():
+        mean = float(stats.loc[key, "mean"]) if key in stats.index else math.nan
+        sd = float(stats.loc[key, "std"]) if replications > 1 and key in stats.index else math.nan
+        rows.append({"measure": key, "label": label, "unit": unit, "twin_mean": mean, "twin_sd": sd,
+                     "naive": naive_values[key], "twin_better": bool(mean < naive_values[key])})
+    measures = pd.DataFrame(rows)
+    timings["measures_s"] = time.perf_counter() - clock
+
+    logs = pd.DataFrame([
+        {"log": "real", "cases": real[IDS.case].nunique(), "events": len(real)},
+        {"log": "twin", "cases": float(np.mean([t[IDS.case].nunique() for t in twins])),
+         "events": float(np.mean([len(t) for t in twins]))},
+        {"log": "naive", "cases": naive[IDS.case].nunique(), "events": len(naive)},
+    ])
+    notes = [
+        f"cut {split.cut:%Y-%m-%d %H:%M} UTC: {split.n_train:,} training cases before it, {split.n_test:,} test "
+        f"cases from it on, arriving over {split.test_days:.1f} days.",
+        f"twin: discovered on the training cases; starts {moved.warmup_days:g} days (the discovered warm-up) before "
+        f"the cut, cases arriving before the cut dropped; {replications} replication(s), seed {seed}.",
+        f"naive: the last {naive[IDS.case].nunique():,} training cases shifted by "
+        f"{_shift_text(training, naive)} so the first starts at the cut.",
+    ]
+    report(1.0, "done")
+    return Validation(split=split, measures=measures, replications=reps, logs=logs,
+                      charts=chart_data(real, twins, naive, tz), model=moved, timezone=tz, timings=timings,
+                      notes=notes)
+
+
+def _shift_text(training: pd.DataFrame, naive: pd.DataFrame) -> str:
+    if naive.empty:
+        return "0 days"
+    some = naive[IDS.case].iloc[0]
+    before = training.loc[training[IDS.case] == some, IDS.start_time].min()
+    after = naive.loc[naive[IDS.case] == some, IDS.start_time].min()
+    return f"{(after - before).total_seconds() / 86400:.1f} days"

@@ -1,0 +1,259 @@
+"""Validation of the twin (simulation/validation.py): the split, the naive reference, how we call the measures
+package, an end-to-end run on a real log with start and end times, the CLI command and the app page."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from app.cli_simulation_validate import register
+from ingest import connect
+from simulation.validation import (
+    IDS,
+    MEASURES,
+    distances,
+    for_test_period,
+    naive_log,
+    real_events,
+    split_by_start,
+    validate,
+)
+from tests.conftest import csv_workspace, import_shipped
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = ROOT / "app" / "main.py"
+PURCHASING = "PurchasingExample_simod"
+
+
+@pytest.fixture(scope="module")
+def purchasing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a workspace holding the shipped PurchasingExample log (608 cases with start and end times)."""
+    path = tmp_path_factory.mktemp("validation") / "purchasing.duckdb"
+    con = connect(path)
+    try:
+        import_shipped(con, [f"{PURCHASING}.csv.gz"])
+    finally:
+        con.close()
+    return path
+
+
+def _log_csv(starts: list[str]) -> str:
+    """Return a CSV of one two-event case per start time (case k starts at starts[k])."""
+    lines = ["case_id,activity,start_time,end_time,resource"]
+    for k, start in enumerate(starts):
+        t0 = datetime.fromisoformat(start)
+        lines.append(f"c{k:02d},A,{t0:%Y-%m-%d %H:%M:%S},{t0 + timedelta(minutes=30):%Y-%m-%d %H:%M:%S},r1")
+        lines.append(f"c{k:02d},B,{t0 + timedelta(hours=2):%Y-%m-%d %H:%M:%S},"
+                     f"{t0 + timedelta(hours=3):%Y-%m-%d %H:%M:%S},r2")
+    return "\n".join(lines) + "\n"
+
+
+def _starts(path: Path) -> pd.DataFrame:
+    con = connect(path, read_only=True)
+    try:
+        return con.execute("SELECT case_id, min(coalesce(start_time, end_time)) AS s FROM events "
+                           "WHERE process = 'p' GROUP BY case_id ORDER BY s, case_id").df()
+    finally:
+        con.close()
+
+
+def test_split_holds_out_exactly_the_last_share_of_cases_by_start(tmp_path: Path) -> None:
+    # Ten cases, listed out of order: the two started last (c03, c07) are the test cases.
+    days = [1, 2, 3, 10, 4, 5, 6, 9, 7, 8]
+    path = csv_workspace(tmp_path, _log_csv([f"2024-03-{d:02d} 09:00" for d in days]))
+    con = connect(path, read_only=True)
+    try:
+        split = split_by_start(con, "p", 0.2)
+        test = real_events(con, "p", split.cut, test=True)
+        train = real_events(con, "p", split.cut, test=False)
+    finally:
+        con.close()
+    assert (split.n_cases, split.n_train, split.n_test) == (10, 8, 2)
+    assert split.cut == datetime(2024, 3, 9, 9, 0, tzinfo=UTC)
+    assert set(test[IDS.case]) == {"c03", "c07"}
+    assert len(set(train[IDS.case])) == 8 and not set(train[IDS.case]) & set(test[IDS.case])
+    assert split.last_start == datetime(2024, 3, 10, 9, 0, tzinfo=UTC)
+    assert split.test_days == pytest.approx(1.0)
+
+
+def test_split_puts_cases_tied_at_the_cut_on_the_test_side(tmp_path: Path) -> None:
+    # The 8th and 9th cases by start tie at the cut: both go to the test side, every time.
+    starts = [f"2024-03-{d:02d} 09:00" for d in (1, 2, 3, 4, 5, 6, 7, 8, 8, 9)]
+    path = csv_workspace(tmp_path, _log_csv(starts))
+    con = connect(path, read_only=True)
+    try:
+        splits = [split_by_start(con, "p", 0.2) for _ in range(3)]
+        # The training cases are the ones discovery selects with Filters(time_to=cut, time_mode="started").
+        from mining.filters import Filters, case_selection
+
+        sql, params = case_selection(Filters(process="p", time_to=splits[0].cut, time_mode="started"))
+        selected = con.execute(f"WITH selected AS ({sql}) SELECT count(*) FROM selected", params).fetchall()[0][0]
+    finally:
+        con.close()
+    assert splits[0] == splits[1] == splits[2]
+    assert (splits[0].n_train, splits[0].n_test) == (7, 3)
+    assert splits[0].cut == datetime(2024, 3, 8, 9, 0, tzinfo=UTC)
+    assert selected == 7
+    assert _starts(path)["s"].lt(pd.Timestamp(splits[0].cut)).sum() == 7
+
+
+def test_split_rejects_a_share_outside_zero_to_one(tmp_path: Path) -> None:
+    path = csv_workspace(tmp_path, _log_csv(["2024-03-01 09:00", "2024-03-02 09:00"]))
+    con = connect(path, read_only=True)
+    try:
+        with pytest.raises(ValueError, match="test_share"):
+            split_by_start(con, "p", 1.0)
+        with pytest.raises(ValueError, match="each side"):
+            split_by_start(con, "p", 0.5)
+    finally:
+        con.close()
+
+
+def _synthetic_log(n_cases: int = 30, seed: int = 1) -> pd.DataFrame:
+    """Return a package-format log: cases every ~3 hours, each A, B, C (sometimes B twice), UTC times."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    t = pd.Timestamp("2024-03-04 08:00", tz="UTC")
+    for k in range(n_cases):
+        t += pd.Timedelta(hours=float(rng.exponential(3)))
+        clock = t
+        for activity in ["A", "B", "B", "C"] if k % 4 == 0 else ["A", "B", "C"]:
+            end = clock + pd.Timedelta(minutes=float(rng.uniform(10, 90)))
+            rows.append({IDS.case: f"k{k:03d}", IDS.activity: activity, IDS.start_time: clock, IDS.end_time: end,
+                         IDS.resource: "r"})
+            clock = end + pd.Timedelta(hours=float(rng.uniform(0, 5)))
+    return pd.DataFrame(rows)
+
+
+def test_naive_reference_replays_the_last_training_cases_from_the_cut() -> None:
+    training = _synthetic_log(12)
+    cut = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    naive = naive_log(training, 5, cut)
+    firsts = training.groupby(IDS.case)[IDS.start_time].min().sort_values()
+    assert naive[IDS.case].nunique() == 5
+    assert set(naive[IDS.case]) == set(firsts.index[-5:])
+    assert naive[IDS.start_time].min() == pd.Timestamp(cut)
+    # One shift for every timestamp: durations and the gaps between cases are kept.
+    shift = pd.Timestamp(cut) - firsts.iloc[-5]
+    original = training[training[IDS.case].isin(set(naive[IDS.case]))].reset_index(drop=True)
+    assert (naive[IDS.start_time] - original[IDS.start_time]).eq(shift).all()
+    assert (naive[IDS.end_time] - original[IDS.end_time]).eq(shift).all()
+    assert naive_log(training, 50, cut)[IDS.case].nunique() == 12
+
+
+def test_measures_are_zero_for_the_same_log_and_positive_for_a_perturbed_copy() -> None:
+    log = _synthetic_log()
+    same = distances(log, log.copy())
+    assert set(same) == set(MEASURES)
+    assert all(v == 0 for v in same.values()), same
+    # Later by 5 hours, every waiting and processing time 1.5 times as long, and C/A swapped in some cases.
+    perturbed = log.copy()
+    case_start = perturbed.groupby(IDS.case)[IDS.start_time].transform("min")
+    perturbed[IDS.start_time] = case_start + (perturbed[IDS.start_time] - case_start) * 1.5 + pd.Timedelta(hours=5)
+    perturbed[IDS.end_time] = case_start + (perturbed[IDS.end_time] - case_start) * 1.5 + pd.Timedelta(hours=5)
+    swap = perturbed[IDS.case].isin({"k001", "k002", "k005"}) & perturbed[IDS.activity].isin({"A", "C"})
+    perturbed.loc[swap, IDS.activity] = perturbed.loc[swap, IDS.activity].map({"A": "C", "C": "A"})
+    different = distances(log, perturbed)
+    assert all(v > 0 and math.isfinite(v) for v in different.values()), different
+    assert 0 < different["ngram_3"] <= 1
+
+
+def test_validation_end_to_end_on_a_real_log(purchasing: Path) -> None:
+    steps: list[float] = []
+    result = validate(purchasing, PURCHASING, replications=2, seed=3, progress=lambda f, m: steps.append(f))
+    split = result.split
+    assert split.n_cases == 608 and split.n_test == round(608 * 0.2) and split.n_train == 608 - split.n_test
+    m = result.measures
+    assert m["measure"].tolist() == list(MEASURES)
+    assert np.isfinite(m[["twin_mean", "twin_sd", "naive"]].to_numpy(dtype=float)).all()
+    assert (m[["twin_mean", "naive"]] >= 0).all().all()
+    assert m["twin_better"].eq(m["twin_mean"] < m["naive"]).all()
+    assert len(result.replications) == 2 * len(MEASURES)
+    # The model of the test period: starts one warm-up before the cut, reports from the cut.
+    model = result.model
+    assert model.start == split.cut - timedelta(days=model.warmup_days)
+    assert model.horizon_days == pytest.approx(model.warmup_days + split.test_days)
+    logs = result.logs.set_index("log")
+    assert logs.loc["real", "cases"] == logs.loc["naive", "cases"] == split.n_test
+    assert logs.loc["twin", "cases"] > 0
+    assert set(result.charts) == {"hourly", "arrivals", "cycle_times"}
+    assert set(result.charts["hourly"]["log"]) == {"real", "twin", "naive"}
+    assert len(result.charts["hourly"]) == 72
+    assert result.charts["cycle_times"].groupby("log").size()["real"] == split.n_test
+    assert steps[-1] == 1.0 and steps == sorted(steps)
+
+
+def test_for_test_period_keeps_a_positive_horizon(purchasing: Path) -> None:
+    from simulation.discover import discover
+
+    con = connect(purchasing, read_only=True)
+    try:
+        split = split_by_start(con, PURCHASING)
+        model = discover(con, PURCHASING)
+    finally:
+        con.close()
+    moved = for_test_period(model, split)
+    assert moved.start == split.cut - timedelta(days=model.warmup_days)
+    assert moved.warmup_days == model.warmup_days and moved.arrivals == model.arrivals
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def other() -> None:  # a second command keeps `validate` a subcommand, as in the real CLI
+        """Do nothing."""
+
+    return app
+
+
+def test_cli_prints_the_measures_table(purchasing: Path) -> None:
+    runner = CliRunner()
+    done = runner.invoke(_cli(), ["validate", PURCHASING, "-w", str(purchasing), "--replications", "1"])
+    assert done.exit_code == 0, done.output
+    for key in MEASURES:
+        assert key in done.output
+    assert "twin better than naive on" in done.output
+    as_json = runner.invoke(_cli(), ["validate", PURCHASING, "-w", str(purchasing), "--replications", "1",
+                                     "-o", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    rows = json.loads(as_json.stdout)
+    assert [r["measure"] for r in rows] == list(MEASURES)
+    assert all(r["twin_sd"] is None for r in rows)  # no spread over one replication
+
+
+def test_cli_reports_errors_on_one_line(purchasing: Path) -> None:
+    runner = CliRunner()
+    done = runner.invoke(_cli(), ["validate", "nope", "-w", str(purchasing)])
+    assert done.exit_code == 1
+    assert "no process 'nope'" in done.output
+    done = runner.invoke(_cli(), ["validate", PURCHASING, "-w", str(purchasing), "--test-share", "1.5"])
+    assert done.exit_code == 1 and "--test-share" in done.output
+
+
+def test_page_shows_the_measures_after_run(purchasing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWINFLOW_WORKSPACE", str(purchasing))
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    at.switch_page("views/validation.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Twin validation"
+    assert not any("twin_better" in f.value.columns for f in at.dataframe)
+    at.number_input(key="val_replications").set_value(1).run()
+    at.button(key="val_run").click().run()
+    assert not at.exception, at.exception
+    tables = [f.value for f in at.dataframe if "twin_better" in f.value.columns]
+    assert len(tables) == 1 and len(tables[0]) == len(MEASURES)
+    assert at.get("vega_lite_chart")
+    # The result stays on the page on the next run, without running again.
+    at.run()
+    assert [f.value for f in at.dataframe if "twin_better" in f.value.columns]
