@@ -119,7 +119,45 @@ def simulate_command(
         err.print(f"{total} runs in {result.wall_time_s:.1f} s", highlight=False)
 
 
-COMMANDS = {"simulate": simulate_command}
+def discover_command(
+    process: Annotated[str, typer.Argument(help="Process name (see `twinflow info`).")],
+    workspace: WorkspaceOpt = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the model YAML here (default: print it).")]
+    = None,
+    timezone: Annotated[str | None, typer.Option(
+        help="Zone of the calendars and arrival hours (default: the cases' timezone attribute, else UTC).")] = None,
+    start_estimation: Annotated[str, typer.Option(
+        help="auto (estimate missing starts of manual steps), always or none.")] = "auto",
+) -> None:
+    """Discover a simulation model of the process from the workspace's log and write it as YAML to review."""
+    from ingest import workspace_path
+    from simulation.discover import discover
+
+    if start_estimation not in ("auto", "always", "none"):
+        _fail(f"--start-estimation must be auto, always or none, not {start_estimation!r}")
+    path = workspace_path(workspace)
+    if not path.exists():
+        _fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True,
+                   disable=not err.is_terminal)
+    try:
+        with bar:
+            task = bar.add_task("discovering", total=1.0)
+            model = discover(path, process, timezone=timezone, start_estimation=start_estimation,
+                             progress=lambda fraction, message: bar.update(task, completed=fraction,
+                                                                           description=message))
+    except (ValueError, KeyError) as exc:
+        _fail(str(exc).splitlines()[0].strip("'\""))
+    text = model.to_yaml()
+    if out_file is None:
+        print(text, end="")
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out_file}: {len(model.activities)} activities, {len(model.roles)} roles, "
+                  f"{model.arrivals.cases_per_week:,.1f} cases per week", highlight=False)
+
+
+COMMANDS = {"simulate": simulate_command, "discover": discover_command}
 
 
 def register(cli: typer.Typer) -> None:
