@@ -7,8 +7,12 @@ app/cli.py registers them; they call mining/ only.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+import typing
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -85,6 +89,34 @@ def filters_from_options(process: str, site: str | None = None, department: str 
         raise  # unreachable: _fail exits
 
 
+# The filter options every mining command takes: name -> (annotation, default); `filtered` adds them.
+FILTER_OPTIONS: dict[str, tuple[object, object]] = {
+    "site": (Site, None), "department": (Department, None), "attr": (Attr, None), "time_from": (From, None),
+    "time_to": (To, None), "time_mode": (Mode, "active"), "with_": (With, None), "without": (Without, None),
+    "min_hours": (MinHours, None), "max_hours": (MaxHours, None),
+}
+
+
+def filtered(command: Callable[..., None]) -> Callable[..., None]:
+    """Return `command` taking the shared filter options instead of its `filters` parameter (a mining.Filters
+    built from them and the `process` argument)."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values()
+           if p.name != "filters"]
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+             for name, (annotation, default) in FILTER_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def run(**kwargs: object) -> None:
+        options = {name: kwargs.pop(name, default) for name, (_, default) in FILTER_OPTIONS.items()}
+        command(**kwargs, filters=filters_from_options(str(kwargs["process"]), **options))
+
+    # typer reads the parameters from the signature: the command's own, then the filter options.
+    del run.__wrapped__  # type: ignore[attr-defined]
+    run.__signature__ = inspect.Signature(own + extra)  # type: ignore[attr-defined]
+    return run
+
+
 def _fail(message: str) -> None:
     err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(1)
@@ -134,6 +166,7 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
+@filtered
 def map_command(
     process: Process, workspace: WorkspaceOpt = None,
     metric: Annotated[str, typer.Option(help=f"Edge labels: {', '.join(METRICS)}.")] = "frequency",
@@ -141,13 +174,9 @@ def map_command(
     paths: Annotated[float, typer.Option(help="Share of paths kept, 0-1.")] = 1.0,
     fmt: Annotated[str, typer.Option("--format", help="dot, svg or png.")] = "dot",
     out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """Draw the process map (directly-follows graph) as DOT, SVG or PNG."""
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     if fmt not in ("dot", *EXPORT_FORMATS):
         _fail(f"--format must be dot, svg or png, not {fmt!r}")
     if fmt == "png" and out_file is None:
@@ -171,17 +200,14 @@ def map_command(
         err.print(f"wrote {out_file}", highlight=False)
 
 
+@filtered
 def variants_command(
     process: Process, workspace: WorkspaceOpt = None,
     top: Annotated[int, typer.Option(help="Show this many variants.")] = 20,
     output: Format = Output.table, out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """List the most frequent variants with their cases, coverage and median duration."""
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     con = _connect(workspace, process)
     try:
         found = mining.variants(con, filters, top=top)
@@ -190,6 +216,7 @@ def variants_command(
     emit(found, output, out_file, title=f"{process}: top variants")
 
 
+@filtered
 def bottlenecks_command(
     process: Process, workspace: WorkspaceOpt = None,
     by: Annotated[str, typer.Option(help="Ranking to print: activities, transitions or resources.")] = "activities",
@@ -197,15 +224,11 @@ def bottlenecks_command(
     min_events: Annotated[int, typer.Option(
         help="Fewest events behind a statement about a segment, weekday or date-driven step.")] = 20,
     output: Format = Output.table, out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """Print the bottleneck findings and the ranking of activities, transitions or resources by waiting."""
     if by not in ("activities", "transitions", "resources"):
         _fail(f"--by must be activities, transitions or resources, not {by!r}")
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     con = _connect(workspace, process)
     try:
         config = bottleneck_config(process, timezone).model_copy(update={"min_events": min_events})
@@ -222,16 +245,13 @@ def bottlenecks_command(
     emit(ranking, output, out_file, title=f"{process}: {by} by waiting for people")
 
 
+@filtered
 def rework_command(
     process: Process, workspace: WorkspaceOpt = None,
     output: Format = Output.table, out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """List the activities that are rework (repeats and corrections), most cases first."""
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     con = _connect(workspace, process)
     try:
         found = mining.rework(con, filters)
@@ -240,16 +260,13 @@ def rework_command(
     emit(found, output, out_file, title=f"{process}: rework")
 
 
+@filtered
 def kpis_command(
     process: Process, workspace: WorkspaceOpt = None,
     output: Format = Output.table, out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """Print the KPIs of the process (definitions: see the KPIs page or mining/kpis.py)."""
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     con = _connect(workspace, process)
     try:
         found = kpis.kpi_summary(con, filters, kpis.default_config(process))
@@ -258,17 +275,14 @@ def kpis_command(
     emit(found, output, out_file, title=f"{process}: KPIs")
 
 
+@filtered
 def compliance_command(
     process: Process, workspace: WorkspaceOpt = None,
     violations: Annotated[bool, typer.Option("--violations", help="List every violating case.")] = False,
     output: Format = Output.table, out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """Check the default compliance rules of the process and print violations per rule."""
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     rules = compliance.DEFAULT_RULES.get(process, [])
     if not rules:
         _fail(f"no compliance rules are configured for {process!r}")
@@ -284,16 +298,13 @@ def compliance_command(
     emit(found, output, out_file, title=f"{process}: compliance")
 
 
+@filtered
 def automation_command(
     process: Process, workspace: WorkspaceOpt = None,
     output: Format = Output.table, out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """Rank the activities as automation candidates: value, feasibility, control class and the reason."""
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     con = _connect(workspace, process)
     try:
         found = automation_candidates(con, filters, default_automation_config(process))
@@ -304,6 +315,7 @@ def automation_command(
     emit(found, output, out_file, title=f"{process}: automation candidates")
 
 
+@filtered
 def conformance_command(
     process: Process, workspace: WorkspaceOpt = None,
     model: Annotated[Path | None, typer.Option(
@@ -312,9 +324,7 @@ def conformance_command(
     method: Annotated[str, typer.Option(help="alignments or token_replay.")] = "alignments",
     cases: Annotated[bool, typer.Option("--cases", help="Print the fitness of every case instead.")] = False,
     output: Format = Output.table, out_file: OutFile = None,
-    site: Site = None, department: Department = None, attr: Attr = None, time_from: From = None, time_to: To = None,
-    time_mode: Mode = "active", with_: With = None, without: Without = None, min_hours: MinHours = None,
-    max_hours: MaxHours = None,
+    *, filters: mining.Filters,
 ) -> None:
     """Check every case against a reference model: fitness per case and the deviations with their cases."""
     from mining.conformance import conformance_to_discovered, conformance_to_file
@@ -325,8 +335,6 @@ def conformance_command(
         _fail(f"--model must be a .bpmn or .pnml file, not {model.name}")
     if model is not None and not model.is_file():
         _fail(f"no model file {model}")
-    filters = filters_from_options(process, site, department, attr, time_from, time_to, time_mode, with_,
-                                   without, min_hours, max_hours)
     con = _connect(workspace, process)
     try:
         if model is None:
