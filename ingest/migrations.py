@@ -77,6 +77,30 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        2,
+        "simulation: saved scenarios and experiment results",
+        [
+            """
+            CREATE TABLE IF NOT EXISTS scenarios (
+                name        VARCHAR NOT NULL,
+                process     VARCHAR NOT NULL,
+                yaml        VARCHAR NOT NULL,         -- the Scenario as YAML (simulation/spec.py)
+                saved_at    TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (process, name)
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS experiment_runs (
+                id              VARCHAR PRIMARY KEY,
+                process         VARCHAR NOT NULL,
+                created_at      TIMESTAMPTZ NOT NULL,
+                experiment_yaml VARCHAR NOT NULL,     -- model, scenarios, replications and seed
+                results_json    VARCHAR NOT NULL      -- KPIs per scenario and replication, cycle times, waiting
+            )
+            """,
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

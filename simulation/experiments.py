@@ -447,12 +447,7 @@ def _collect(experiment: Experiment, results: list[dict[str, Any]], wall_time_s:
 # ----------------------------------------------------------------------------------------------------------
 # Keeping scenarios and results in the workspace
 
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS scenarios (name VARCHAR NOT NULL, process VARCHAR NOT NULL, yaml VARCHAR NOT NULL, "
-    "saved_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (process, name))",
-    "CREATE TABLE IF NOT EXISTS experiment_runs (id VARCHAR PRIMARY KEY, process VARCHAR NOT NULL, "
-    "created_at TIMESTAMPTZ NOT NULL, experiment_yaml VARCHAR NOT NULL, results_json VARCHAR NOT NULL)",
-)
+# The tables `scenarios` and `experiment_runs` belong to the workspace schema (ingest/migrations.py, version 2).
 Workspace = str | PathLike | duckdb.DuckDBPyConnection | None
 
 
@@ -465,13 +460,11 @@ def _open(workspace: Workspace) -> tuple[duckdb.DuckDBPyConnection, bool]:
 
 
 def _write(workspace: Workspace, statements: list[tuple[str, list[Any]]]) -> None:
-    """Run the statements in one transaction, creating the tables first when they are missing."""
+    """Run the statements in one transaction."""
     con, own = _open(workspace)
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            for ddl in _TABLES:
-                con.execute(ddl)
             for sql, params in statements:
                 con.execute(sql, params)
             con.execute("COMMIT")

@@ -40,13 +40,14 @@ def test_workspace_path_from_argument_environment_or_default(monkeypatch, tmp_pa
 
 def test_older_workspace_opens_and_is_migrated(tmp_path, workspace, monkeypatch):
     import_file(write_csv(tmp_path / "log.csv", ROWS[:2]), ImportOptions(process="ap"), workspace=workspace)
-    newer = m.MIGRATIONS + [(2, "test: a later column", ["ALTER TABLE events ADD COLUMN scenario VARCHAR"])]
+    later = m.SCHEMA_VERSION + 1
+    newer = m.MIGRATIONS + [(later, "test: a later column", ["ALTER TABLE events ADD COLUMN extra_col VARCHAR"])]
     monkeypatch.setattr(m, "MIGRATIONS", newer)
-    monkeypatch.setattr(m, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(m, "SCHEMA_VERSION", later)
     con = connect(workspace)
     try:
-        assert m.current_version(con) == 2
-        assert con.execute("SELECT count(*), count(scenario) FROM events").fetchall() == [(2, 0)]
+        assert m.current_version(con) == later
+        assert con.execute("SELECT count(*), count(extra_col) FROM events").fetchall() == [(2, 0)]
     finally:
         con.close()
 
