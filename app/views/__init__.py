@@ -41,5 +41,6 @@ PAGES: list[PageSpec] = [
     PageSpec("kpis.py", "Analysis", "KPIs", ":material/monitoring:", "kpis"),
     PageSpec("compliance.py", "Analysis", "Compliance", ":material/policy:", "compliance"),
     PageSpec("automation.py", "Analysis", "Automation candidates", ":material/smart_toy:", "automation"),
+    PageSpec("scenario_lab.py", "Simulation", "Scenario lab", ":material/science:", "scenarios"),
     PageSpec("validation.py", "Simulation", "Twin validation", ":material/fact_check:", "validation"),
 ]

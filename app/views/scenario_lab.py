@@ -1,0 +1,627 @@
+"""Scenario lab page: the as-is model discovered from the log, scenarios built from the catalogue of design
+changes, an experiment run with a progress bar, and its results as pictures: KPIs with confidence intervals,
+cycle-time distributions, waiting per activity and a one-paragraph executive summary."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+import yaml
+from pydantic import ValidationError
+
+from app import state
+from simulation.discover import discover
+from simulation.engine import KPI_DEFINITIONS, apply
+from simulation.experiments import (
+    AS_IS,
+    HEADLINE,
+    Experiment,
+    ExperimentResult,
+    list_results,
+    list_scenarios,
+    load_result,
+    load_scenario,
+    run_experiment,
+    save_result,
+    save_scenario,
+)
+from simulation.spec import (
+    END,
+    START,
+    WEEKDAYS,
+    AiTriage,
+    ApprovalBand,
+    ApprovalMatrix,
+    Automation,
+    Delegation,
+    Distribution,
+    Escalation,
+    Model,
+    Scenario,
+    ScheduledAction,
+    Staffing,
+    Volume,
+    fixed,
+)
+
+# Session state: {process: [Scenario]} being edited, {process: ExperimentResult} of the last run, and
+# {process: ExperimentResult} of the saved run chosen for comparison.
+SCENARIOS_KEY = "scenario_lab_scenarios"
+RESULTS_KEY = "scenario_lab_results"
+SAVED_KEY = "scenario_lab_saved"
+
+CATALOGUE: dict[str, str] = {
+    "staffing": "Staffing and shifts",
+    "volume": "Volume growth or a new site",
+    "automation": "Automate an activity",
+    "ai_triage": "AI triage",
+    "approval_matrix": "Approval matrix",
+    "delegation": "Delegation when an approver is absent",
+    "escalation": "Escalation timers",
+    "schedule": "Scheduled action (batches)",
+}
+EXECUTORS = {"processes": "Processes on this machine (parallel)", "threads": "Threads in this app",
+             "dask": "Dask cluster"}
+# The headline KPIs the chart shows, with how the table formats every KPI.
+SHARES = {"completed_share", "touchless_rate", "exception_rate", "rework_rate", "sla_adherence"}
+COLORS = "tableau10"
+
+
+def one_line(exc: Exception) -> str:
+    """Return an error as one line: pydantic's field errors joined, other messages' lines joined."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'model'}: {e['msg']}" for e in exc.errors())
+    return " ".join(str(exc).split())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def discovered(path: str, version: tuple[int, int], process: str, timezone: str | None) -> Model:
+    """Return the model discovered from the process, cached per workspace version and time zone."""
+    with state.connection(Path(path)) as con:
+        return discover(con, process, timezone=timezone)
+
+
+def fmt(kpi: str, value: float) -> str:
+    """Return a KPI value as the table shows it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if kpi in SHARES:
+        return f"{value * 100:.1f}%"
+    return f"{value:,.0f}" if kpi == "cases" else f"{value:,.2f}"
+
+
+def signed(kpi: str, value: float) -> str:
+    """Return a difference of a KPI with its sign: percentage points for shares."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value * 100:+.1f} pp" if kpi in SHARES else f"{value:+,.2f}"
+
+
+def describe(change: Any) -> str:
+    """Return one readable line for a change of the catalogue."""
+    def hours(h: float | None) -> str:
+        return f"{h:g} h" if h is not None else "never"
+
+    def minutes(d: Distribution) -> str:
+        return f"{d.mean_value() / 60:.3g} min"
+
+    if isinstance(change, Staffing):
+        parts = [f"headcount {change.headcount}" if change.headcount is not None else "",
+                 f"calendar {change.calendar}" if change.calendar else "",
+                 f"hourly cost {change.hourly_cost:,.2f}" if change.hourly_cost is not None else ""]
+        return f"**Staffing** of {change.role}: " + ", ".join(p for p in parts if p)
+    if isinstance(change, Volume):
+        where = f"site {change.site}" if change.site else "all sites"
+        text = f"**Volume** × {change.factor:g} ({(change.factor - 1) * 100:+.0f}%) on {where}"
+        if change.new_site:
+            text += f"; new site {change.new_site} with {change.new_site_share:.0%} of the cases"
+        return text
+    if isinstance(change, Automation):
+        then = (f"exceptions to {change.exception_role} ({minutes(change.exception_duration)})"
+                if change.exception_role else f"failures to {change.dead_letter_activity}")
+        return (f"**Automate** {change.activity}: {change.duration.mean_value():g} s, failure rate "
+                f"{change.failure_rate:.0%}, {change.retries} retries from {change.backoff_s:g} s back-off, {then}")
+    if isinstance(change, AiTriage):
+        return (f"**AI triage** of {change.activity}: mean confidence {change.confidence.mean_value():.0%}, "
+                f"below {change.threshold:.0%} reviewed by {change.review_role} ({minutes(change.review_duration)}); "
+                f"misroutes reworked as {change.misroute_activity}")
+    if isinstance(change, ApprovalMatrix):
+        bands = "; ".join(f"from {b.min_value:,.0f}: {' → '.join(b.approvals) or 'none'}" for b in change.bands)
+        auto = f"auto-approve below {change.auto_below:,.0f}; " if change.auto_below is not None else ""
+        return f"**Approval matrix** on {change.attribute} after {change.after}: {auto}{bands}; then {change.then}"
+    if isinstance(change, Delegation):
+        return f"**Delegation**: {change.role} absent over {change.after_h:g} h → {change.delegate}"
+    if isinstance(change, Escalation):
+        to = f"reassign to {change.escalate_to}" if change.escalate_to else "notify only"
+        clock = " (business hours)" if change.business_hours else ""
+        return (f"**Escalation** on {change.activity}: remind after {hours(change.remind_after_h)}, escalate after "
+                f"{hours(change.escalate_after_h)} ({to}){clock}")
+    if isinstance(change, ScheduledAction):
+        return (f"**Scheduled** {change.activity}: {', '.join(change.days)} at {', '.join(change.times)} "
+                f"({change.timezone})")
+    return f"**{change.kind}**"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 1. The as-is
+
+chosen = state.page_process("Scenario lab")
+st.caption("Start from the as-is model discovered from the log, add scenarios built from design changes, run them "
+           "with common random numbers and compare: every KPI with its 95% confidence interval, and the paired "
+           "difference with the as-is.")
+path = state.current_workspace()
+
+st.header("1. As-is model", divider="gray")
+top = st.columns([2, 3], vertical_alignment="bottom")
+timezone = top[0].text_input("Time zone of the log", key="lab_timezone", placeholder="e.g. Europe/Amsterdam",
+                             help="Local time zone for calendars and arrivals; empty: the log's own or UTC.")
+upload = top[1].file_uploader("Or use an edited model (YAML)", type=["yaml", "yml"], key="lab_model_upload",
+                              help="A model downloaded below, edited; it replaces the discovered one.")
+
+try:
+    with st.spinner("Discovering the as-is model…"):
+        found = discovered(str(path), state.workspace_version(path), chosen, timezone.strip() or None)
+except (ValueError, KeyError) as exc:
+    found = None
+    discovery_error = one_line(exc)
+else:
+    discovery_error = ""
+
+model: Model | None = found
+if upload is not None:
+    try:
+        model = Model.from_yaml(upload.getvalue().decode("utf-8"))
+    except (ValidationError, yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeError) as exc:
+        st.error(f"The uploaded model is not valid, the discovered one is used: {one_line(exc)}",
+                 icon=":material/error:")
+    else:
+        st.success(f"Using the uploaded model {model.name!r}.", icon=":material/upload_file:")
+if model is None:
+    st.error(f"The process {chosen!r} cannot be modelled: {discovery_error}", icon=":material/error:")
+    st.stop()
+
+manual = [a for a in model.activities if not a.automated and a.role is not None]
+cols = st.columns(5)
+cols[0].metric("Cases per week", f"{model.arrivals.cases_per_week:,.1f}")
+cols[1].metric("Activities", len(model.activities), help="All activities; manual ones have a role.")
+cols[2].metric("Manual activities", len(manual))
+cols[3].metric("People", sum(r.headcount for r in model.roles), help=f"In {len(model.roles)} roles.")
+cols[4].metric("Horizon", f"{model.horizon_days:,.0f} days", help=f"Warm-up: {model.warmup_days:g} days.")
+
+left, right = st.columns([3, 2])
+with left:
+    roles = pd.DataFrame([{"role": r.name, "headcount": r.headcount, "calendar": r.calendar or "always",
+                           "hourly cost": r.hourly_cost, "absent": r.absence_share} for r in model.roles])
+    if roles.empty:
+        st.caption("No roles: every activity is done by a system.")
+    else:
+        st.dataframe(roles, hide_index=True, column_config={
+            "hourly cost": st.column_config.NumberColumn(format="%.2f"),
+            "absent": st.column_config.NumberColumn("absent", format="percent",
+                                                    help="Share of working days a person is absent.")})
+with right:
+    work = pd.DataFrame([{"role": a.role, "activity": a.name, "minutes": a.duration.mean_value() / 60}
+                         for a in manual])
+    if not work.empty:
+        st.altair_chart(alt.Chart(work).mark_bar().encode(
+            x=alt.X("minutes:Q", title="mean processing (minutes)"), y=alt.Y("activity:N", title=None, sort="-x"),
+            color=alt.Color("role:N", scale=alt.Scale(scheme=COLORS)),
+            tooltip=["activity", "role", alt.Tooltip("minutes:Q", format=".1f")]), width="stretch")
+with st.expander("How discovery found each part"):
+    st.markdown("\n".join(f"- **{k}**: {v}" for k, v in model.notes.items()) or "No notes.")
+st.download_button("Download the model (YAML)", model.to_yaml(), file_name=f"{chosen}-model.yaml",
+                   mime="application/yaml", icon=":material/download:", key="lab_model_download")
+
+activities = [a.name for a in model.activities]
+role_names = [r.name for r in model.roles]
+calendars = [c.name for c in model.calendars]
+numeric = [a.name for a in model.attributes if a.number is not None] or ["amount"]
+
+# ----------------------------------------------------------------------------------------------------------
+# 2. Scenarios
+
+st.header("2. Scenarios", divider="gray")
+scenarios: list[Scenario] = st.session_state.setdefault(SCENARIOS_KEY, {}).setdefault(chosen, [])
+
+
+def _remove_change(index: int, position: int) -> None:
+    s = scenarios[index]
+    scenarios[index] = s.model_copy(update={"changes": [c for i, c in enumerate(s.changes) if i != position]})
+
+
+def _remove_scenario(index: int) -> None:
+    scenarios.pop(index)
+
+
+cols = st.columns(2)
+with cols[0].form("lab_new_scenario", clear_on_submit=True, border=True):
+    st.markdown("**New scenario**")
+    name = st.text_input("Name", key="lab_new_name", placeholder="e.g. two more approvers")
+    description = st.text_input("Description", key="lab_new_description")
+    if st.form_submit_button("Create", icon=":material/add:"):
+        name = name.strip()
+        if not name or name == AS_IS or name in [s.name for s in scenarios]:
+            st.error(f"Give the scenario a new name (not {AS_IS!r} nor one in use).")
+        else:
+            scenarios.append(Scenario(name=name, description=description.strip()))
+            st.session_state["lab_edit"] = name
+with cols[1].container(border=True):
+    st.markdown("**Saved scenarios of this process**")
+    stored = list_scenarios(path, chosen)
+    if stored.empty:
+        st.caption("None saved in this workspace yet.")
+    else:
+        pick = st.selectbox("Scenario", stored["name"].tolist(), key="lab_load_pick",
+                            format_func=lambda n: f"{n} ({int(stored.set_index('name').loc[n, 'changes'])} changes)")
+        if st.button("Load", icon=":material/folder_open:", key="lab_load"):
+            loaded = load_scenario(path, pick, chosen)
+            scenarios[:] = [s for s in scenarios if s.name != loaded.name] + [loaded]
+            st.session_state["lab_edit"] = loaded.name
+            try:
+                apply(model, loaded)
+            except ValueError as exc:
+                st.warning(f"Loaded, but it does not fit this model: {one_line(exc)}", icon=":material/warning:")
+
+if not scenarios:
+    st.info("No scenario yet: create one above or load a saved one. You can still run the as-is alone.",
+            icon=":material/science:")
+else:
+    names = [s.name for s in scenarios]
+    if st.session_state.get("lab_edit") not in names:
+        st.session_state["lab_edit"] = names[0]
+    editing = st.segmented_control("Scenario to edit", names, key="lab_edit", required=True)
+    index = names.index(editing)
+    scenario = scenarios[index]
+    with st.container(border=True):
+        st.markdown(f"#### {scenario.name}")
+        if scenario.description:
+            st.caption(scenario.description)
+        if not scenario.changes:
+            st.caption("No changes yet: it behaves as the as-is. Add a change below.")
+        for position, change in enumerate(scenario.changes):
+            line = st.columns([12, 1], vertical_alignment="center")
+            line[0].markdown(describe(change))
+            line[1].button("", icon=":material/delete:", key=f"lab_remove_{index}_{position}", help="Remove",
+                           on_click=_remove_change, args=(index, position))
+        try:
+            apply(model, scenario)
+        except ValueError as exc:
+            st.error(f"This scenario does not fit the model: {one_line(exc)}", icon=":material/error:")
+
+        kind = st.selectbox("Add a change", list(CATALOGUE), format_func=CATALOGUE.get, key="lab_change_kind")
+        with st.form(f"lab_form_{kind}", border=True):
+            build: Callable[[], Any]
+            if kind == "staffing":
+                c = st.columns(4)
+                role = c[0].selectbox("Role", role_names, key="lab_staffing_role")
+                delta = c[1].number_input("Headcount change (people, + or −)", -100, 1000, 1, 1,
+                                          key="lab_staffing_delta")
+                calendar = c[2].selectbox("Calendar", ["unchanged", *calendars], key="lab_staffing_calendar")
+                cost = c[3].number_input("Hourly cost (per hour; empty = unchanged)", 0.0, value=None,
+                                         key="lab_staffing_cost")
+
+                def build() -> Any:
+                    return Staffing(role=role, headcount=model.role(role).headcount + int(delta),
+                                    calendar=None if calendar == "unchanged" else calendar, hourly_cost=cost)
+            elif kind == "volume":
+                c = st.columns(4)
+                growth = c[0].number_input("Volume change (%)", -90.0, 1000.0, 20.0, 5.0, key="lab_volume_growth")
+                site = c[1].selectbox("Of site", ["all sites", *model.arrivals.sites], key="lab_volume_site")
+                new_site = c[2].text_input("New site (name; optional)", key="lab_volume_new_site")
+                share = c[3].number_input("New site's share of cases (%)", 0.0, 99.0, 0.0, 5.0,
+                                          key="lab_volume_share")
+
+                def build() -> Any:
+                    return Volume(factor=1 + growth / 100, site=None if site == "all sites" else site,
+                                  new_site=new_site.strip() or None, new_site_share=share / 100)
+            elif kind == "automation":
+                c = st.columns(3)
+                activity = c[0].selectbox("Activity", activities, key="lab_automation_activity")
+                seconds = c[1].number_input("System duration (seconds)", 0.0, value=5.0, key="lab_automation_s")
+                failure = c[2].number_input("Failure rate (%)", 0.0, 100.0, 5.0, 1.0, key="lab_automation_fail")
+                c = st.columns(4)
+                retries = c[0].number_input("Retries", 0, 20, 2, 1, key="lab_automation_retries")
+                backoff = c[1].number_input("First back-off (seconds, doubles)", 0.0, value=60.0,
+                                            key="lab_automation_backoff")
+                handler = c[2].selectbox("Exception queue worked by", ["dead letter (nobody)", *role_names],
+                                         key="lab_automation_role")
+                handling = c[3].number_input("Exception handling (minutes)", 0.0, value=10.0,
+                                             key="lab_automation_handling")
+
+                def build() -> Any:
+                    return Automation(activity=activity, duration=fixed(seconds), failure_rate=failure / 100,
+                                      retries=int(retries), backoff_s=backoff,
+                                      exception_role=None if handler.startswith("dead letter") else handler,
+                                      exception_duration=fixed(handling * 60))
+            elif kind == "ai_triage":
+                c = st.columns(4)
+                activity = c[0].selectbox("Activity", activities, key="lab_triage_activity")
+                mean = c[1].number_input("Mean model confidence (%)", 1.0, 99.0, 84.0, 1.0, key="lab_triage_mean")
+                spread = c[2].number_input("Confidence concentration (a + b)", 0.5, 200.0, 9.5, 0.5,
+                                           key="lab_triage_concentration",
+                                           help="Of the beta distribution: higher = confidences closer to the mean.")
+                threshold = c[3].number_input("Review below confidence (%)", 0.0, 100.0, 80.0, 1.0,
+                                              key="lab_triage_threshold")
+                c = st.columns(4)
+                reviewer = c[0].selectbox("Review role", role_names, key="lab_triage_role")
+                review = c[1].number_input("Review (minutes)", 0.0, value=3.0, key="lab_triage_review")
+                misroute = c[2].selectbox("Misroute rework by", ["the review role", *role_names],
+                                          key="lab_triage_misroute_role")
+                rework = c[3].number_input("Misroute rework (minutes)", 0.0, value=5.0, key="lab_triage_rework")
+
+                def build() -> Any:
+                    a, b = spread * mean / 100, spread * (1 - mean / 100)
+                    return AiTriage(activity=activity, confidence=Distribution(kind="beta", a=a, b=b),
+                                    threshold=threshold / 100, review_role=reviewer,
+                                    review_duration=fixed(review * 60),
+                                    misroute_role=None if misroute == "the review role" else misroute,
+                                    misroute_duration=fixed(rework * 60))
+            elif kind == "approval_matrix":
+                c = st.columns(4)
+                after = c[0].selectbox("After", [START, *activities], key="lab_matrix_after")
+                then = c[1].selectbox("Then continue with", [*activities, END], key="lab_matrix_then")
+                attribute = c[2].selectbox("On attribute", numeric, key="lab_matrix_attribute")
+                auto = c[3].number_input("Auto-approve below (amount; empty = never)", 0.0, value=None,
+                                         key="lab_matrix_auto")
+                bands = []
+                for band in range(3):
+                    c = st.columns([1, 3])
+                    low = c[0].number_input(f"Band {band + 1} from (amount)", value=0.0 if band == 0 else None,
+                                            key=f"lab_matrix_min_{band}")
+                    approvers = c[1].multiselect(f"Band {band + 1} approvals, in order", activities,
+                                                 key=f"lab_matrix_approvals_{band}")
+                    bands.append((low, approvers))
+
+                def build() -> Any:
+                    return ApprovalMatrix(after=after, then=then, attribute=attribute, auto_below=auto,
+                                          bands=[ApprovalBand(min_value=lo, approvals=ap) for lo, ap in bands
+                                                 if lo is not None and ap])
+            elif kind == "delegation":
+                c = st.columns(3)
+                role = c[0].selectbox("Role (approver)", role_names, key="lab_delegation_role")
+                delegate = c[1].selectbox("Delegate to", role_names, key="lab_delegation_delegate")
+                after_h = c[2].number_input("When all are away longer than (hours)", 0.0, value=4.0,
+                                            key="lab_delegation_after")
+
+                def build() -> Any:
+                    return Delegation(role=role, delegate=delegate, after_h=after_h)
+            elif kind == "escalation":
+                c = st.columns(5)
+                activity = c[0].selectbox("Activity", [a.name for a in manual] or activities,
+                                          key="lab_escalation_activity")
+                remind = c[1].number_input("Remind after (hours; empty = never)", 0.0, value=24.0,
+                                           key="lab_escalation_remind")
+                escalate = c[2].number_input("Escalate after (hours; empty = never)", 0.0, value=48.0,
+                                             key="lab_escalation_after")
+                to = c[3].selectbox("Escalate to", ["notify only", *role_names], key="lab_escalation_to")
+                business = c[4].checkbox("Count business hours only", key="lab_escalation_business")
+
+                def build() -> Any:
+                    return Escalation(activity=activity, remind_after_h=remind or None,
+                                      escalate_after_h=escalate or None,
+                                      escalate_to=None if to == "notify only" else to, business_hours=business)
+            else:
+                c = st.columns(4)
+                activity = c[0].selectbox("Activity", activities, key="lab_schedule_activity")
+                days = c[1].multiselect("Days", list(WEEKDAYS), default=list(WEEKDAYS[:5]), key="lab_schedule_days")
+                times = c[2].text_input("Times (HH:MM, comma separated)", "02:00", key="lab_schedule_times")
+                zone = c[3].text_input("Time zone", model.arrivals.timezone, key="lab_schedule_timezone")
+
+                def build() -> Any:
+                    return ScheduledAction(activity=activity, days=days, timezone=zone.strip(),
+                                           times=[t.strip() for t in times.split(",") if t.strip()])
+            if st.form_submit_button("Add to scenario", icon=":material/add:", type="primary"):
+                try:
+                    change = build()
+                    apply(model, Scenario(name=scenario.name, changes=[change]))
+                except (ValidationError, ValueError, KeyError) as exc:
+                    st.error(f"Not added: {one_line(exc)}", icon=":material/error:")
+                else:
+                    scenarios[index] = scenario.model_copy(update={"changes": [*scenario.changes, change]})
+                    st.rerun()
+
+        c = st.columns([3, 3, 3, 4])
+        if c[0].button("Save to workspace", icon=":material/save:", key="lab_save_scenario"):
+            save_scenario(path, scenario, chosen)
+            st.toast(f"Saved scenario {scenario.name!r}.", icon=":material/save:")
+        c[1].download_button("Download YAML", scenario.to_yaml(), file_name=f"{scenario.name}.yaml",
+                             mime="application/yaml", icon=":material/download:", key="lab_scenario_download")
+        c[2].button("Remove scenario", icon=":material/delete:", key="lab_remove_scenario",
+                    on_click=_remove_scenario, args=(index,))
+        with st.expander("YAML"):
+            st.code(scenario.to_yaml(), language="yaml")
+
+# ----------------------------------------------------------------------------------------------------------
+# 3. Run
+
+st.header("3. Run", divider="gray")
+c = st.columns([1, 1, 3, 2], vertical_alignment="bottom")
+replications = int(c[0].number_input("Replications", 1, 100, 5, 1, key="lab_replications",
+                                     help="Independent runs per scenario; more give narrower intervals."))
+seed = int(c[1].number_input("Seed", 0, 10**9, 0, 1, key="lab_seed"))
+where = c[2].selectbox("Run on", list(EXECUTORS), format_func=EXECUTORS.get, key="lab_executor",
+                       help="Processes use every core; threads avoid starting processes (small runs); a Dask "
+                            "cluster needs twinflow on its workers.")
+address = ""
+if where == "dask":
+    address = st.text_input("Dask scheduler address", key="lab_dask", placeholder="tcp://host:8786")
+run = c[3].button("Run", type="primary", icon=":material/play_arrow:", key="lab_run",
+                  disabled=where == "dask" and not address.strip())
+st.caption(f"The as-is and {len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''}, "
+           f"{replications} replication{'s' if replications != 1 else ''} each: "
+           f"{(1 + len(scenarios)) * replications} simulations.")
+
+results: dict[str, ExperimentResult] = st.session_state.setdefault(RESULTS_KEY, {})
+if run:
+    with st.status("Simulating…", expanded=True) as status:
+        bar = st.progress(0.0, text="starting")
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(done / total, text=message)
+
+        try:
+            experiment = Experiment(model=model, scenarios=list(scenarios), replications=replications, seed=seed)
+            if where == "threads":
+                # Simulations hold the GIL: more threads than two only add switching.
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    results[chosen] = run_experiment(experiment, executor=pool, progress=progress)
+            elif where == "dask":
+                results[chosen] = run_experiment(experiment, address=address.strip(), progress=progress)
+            else:
+                results[chosen] = run_experiment(experiment, progress=progress)
+        except (ValidationError, ValueError, OSError, TimeoutError) as exc:
+            status.update(label="The run failed", state="error")
+            st.error(one_line(exc), icon=":material/error:")
+        else:
+            status.update(label=f"Done in {results[chosen].wall_time_s:,.1f} s", state="complete", expanded=False)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 4. Results
+
+
+def show(result: ExperimentResult, key: str) -> None:
+    """Render an experiment result: summary, headline metrics, KPI table, charts and definitions."""
+    names = result.scenarios()
+    best = result.best_scenario()
+    with st.container(border=True):
+        st.markdown("**Executive summary**")
+        st.markdown(result.executive_summary())
+    summary = result.summary()
+    diff = result.differences()
+    means = summary.set_index(["scenario", "kpi"])["mean"]
+    if best is not None:
+        st.caption(f"Headline KPIs of {best!r} (the best scenario); the arrow shows the paired difference with "
+                   f"the as-is, green when significantly better, red when significantly worse, grey when chance "
+                   f"could explain it.")
+        cols = st.columns(len(HEADLINE))
+        for col, (kpi, words, unit, lower) in zip(cols, HEADLINE, strict=True):
+            value = means.get((best, kpi), math.nan)
+            row = diff[(diff["scenario"] == best) & (diff["kpi"] == kpi)]
+            delta = None if row.empty or pd.isna(row["difference"].iloc[0]) else row["difference"].iloc[0]
+            # A difference chance can explain gets no colour: green or red would claim an effect.
+            significant = bool(not row.empty and row["significant"].iloc[0])
+            label = words[:1].upper() + words[1:] + (" (h)" if unit == "h" else "")
+            col.metric(label, fmt(kpi, value),
+                       delta=None if delta is None else signed(kpi, delta),
+                       delta_color="off" if not significant else "inverse" if lower else "normal")
+
+    st.subheader("KPIs side by side")
+    table = pd.DataFrame(index=pd.Index(list(dict.fromkeys(summary["kpi"])), name="KPI"))
+    for name in names:
+        part = summary[summary["scenario"] == name].set_index("kpi")
+        table[name] = [f"{fmt(k, part.loc[k, 'mean'])} ± {fmt(k, part.loc[k, 'half_width'])}"
+                       if k in part.index and not pd.isna(part.loc[k, "half_width"])
+                       else fmt(k, part["mean"].get(k, math.nan)) for k in table.index]
+    for name in names[1:]:
+        part = diff[diff["scenario"] == name].set_index("kpi")
+        table[f"Δ {name}"] = [
+            f"{signed(k, part.loc[k, 'difference'])}{' ✱' if part.loc[k, 'significant'] else ''}"
+            if k in part.index else "–" for k in table.index]
+    st.dataframe(table, height="content",
+                 column_config={"KPI": st.column_config.TextColumn("KPI", help="See the definitions below.")})
+    st.caption("Mean ± half-width of the 95% confidence interval over the replications (shares in %). "
+               "Δ: mean paired difference with the as-is, replication by replication; ✱ marks a difference whose "
+               "95% confidence interval excludes zero.")
+
+    st.subheader("Headline KPIs with 95% confidence intervals")
+    heads = {k: w for k, w, _, _ in HEADLINE}
+    chart = summary[summary["kpi"].isin(list(heads)) & summary["mean"].notna()].assign(
+        label=lambda d: d["kpi"].map(heads))
+    # A KPI that is zero everywhere (no costs configured, no automation) would be an empty panel.
+    flat = [heads[k] for k, g in chart.groupby("kpi") if (g["mean"].abs().max() == 0)]
+    chart = chart[~chart["label"].isin(flat)]
+    # One replication has no interval: the bar then shows the mean alone.
+    chart["ci_low"] = chart["ci_low"].fillna(chart["mean"])
+    chart["ci_high"] = chart["ci_high"].fillna(chart["mean"])
+    color = alt.Color("scenario:N", scale=alt.Scale(domain=names, scheme=COLORS), title="scenario")
+    base = alt.Chart().encode(x=alt.X("scenario:N", sort=names, title=None, axis=alt.Axis(labelAngle=-30)))
+    bars = base.mark_bar(opacity=0.75).encode(
+        y=alt.Y("mean:Q", title=None, axis=alt.Axis(format=",.3~f")), color=color,
+        tooltip=["scenario", "label", alt.Tooltip("mean:Q", format=",.3f"),
+                 alt.Tooltip("ci_low:Q", format=",.3f", title="95% CI low"),
+                 alt.Tooltip("ci_high:Q", format=",.3f", title="95% CI high")])
+    errors = base.mark_errorbar(ticks={"size": 14}, color="black").encode(y="ci_low:Q", y2="ci_high:Q")
+    st.altair_chart(alt.layer(bars, errors, data=chart).properties(width=150, height=180).facet(
+        facet=alt.Facet("label:N", title=None, sort=[heads[k] for k in heads]), columns=5,
+    ).resolve_scale(y="independent"), width="content")
+    if flat:
+        st.caption(f"Zero in every scenario, not drawn: {', '.join(flat)}.")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Cycle-time distributions")
+        st.caption("Hours from a case's first start to its last end; completed cases, replications pooled. Box: "
+                   "quartiles and median; whiskers: 1.5 × the interquartile range.")
+        cycles = result.cycle_times
+        if cycles.empty:
+            st.caption("No completed cases.")
+        else:
+            st.altair_chart(alt.Chart(cycles).mark_boxplot(extent=1.5, outliers={"size": 4, "opacity": 0.3}).encode(
+                x=alt.X("cycle_time_h:Q", title="cycle time (hours)"),
+                y=alt.Y("scenario:N", sort=names, title=None), color=alt.Color(
+                    "scenario:N", scale=alt.Scale(domain=names, scheme=COLORS), legend=None),
+            ).properties(height=60 + 40 * len(names)), width="stretch")
+            quantiles = result.cycle_time_quantiles()
+            st.dataframe(quantiles, hide_index=True, column_config={
+                c: st.column_config.NumberColumn(c.replace("_h", " (h)"), format="%.1f")
+                for c in quantiles.columns if c.endswith("_h")})
+    with right:
+        st.subheader("Waiting per activity")
+        st.caption("Mean hours an activity waits per visit (from the end of the case's previous event), the "
+                   "activities that wait most in total first.")
+        waiting = result.waiting_per_activity()
+        if waiting.empty:
+            st.caption("No events.")
+        else:
+            order = (waiting.groupby("activity")["waiting_h"].sum().sort_values(ascending=False).index[:15]
+                     .tolist())
+            st.altair_chart(alt.Chart(waiting[waiting["activity"].isin(order)]).mark_bar().encode(
+                y=alt.Y("activity:N", sort=order, title=None), yOffset=alt.YOffset("scenario:N", sort=names),
+                x=alt.X("mean_waiting_h:Q", title="mean waiting per visit (hours)"),
+                color=alt.Color("scenario:N", scale=alt.Scale(domain=names, scheme=COLORS)),
+                tooltip=["scenario", "activity", alt.Tooltip("events:Q", format=","),
+                         alt.Tooltip("mean_waiting_h:Q", format=",.2f", title="mean waiting (h)"),
+                         alt.Tooltip("waiting_h_per_replication:Q", format=",.0f",
+                                     title="hours per replication")],
+            ).properties(height=alt.Step(10)), width="stretch")
+
+    with st.expander("KPI definitions"):
+        st.markdown("\n".join(f"- **{k}**: {v}" for k, v in KPI_DEFINITIONS.items()))
+    with st.expander("The experiment (YAML)"):
+        st.code(result.experiment.to_yaml(), language="yaml")
+    st.caption(f"{result.experiment.replications} replications, seed {result.experiment.seed}, "
+               f"{result.wall_time_s:,.1f} s of wall time ({key}).")
+
+
+st.header("4. Results", divider="gray")
+result = results.get(chosen)
+if result is None:
+    st.info("Press **Run** to simulate the as-is and the scenarios.", icon=":material/play_arrow:")
+else:
+    if st.button("Save this result to the workspace", icon=":material/save:", key="lab_save_result"):
+        run_id = save_result(path, result)
+        st.success(f"Saved as {run_id}.", icon=":material/save:")
+    show(result, "this run")
+
+st.header("Compare saved results", divider="gray")
+saved = list_results(path, chosen)
+if saved.empty:
+    st.caption("No saved results of this process yet: save a run above.")
+else:
+    labels = {r["id"]: f"{r['created_at']:%Y-%m-%d %H:%M} · {r['scenarios'] or 'as-is only'} · "
+                       f"{r['replications']} replications" for _, r in saved.iterrows()}
+    c = st.columns([4, 1], vertical_alignment="bottom")
+    pick = c[0].selectbox("Saved result", list(labels), format_func=labels.get, key="lab_saved_pick")
+    if c[1].button("Show", icon=":material/compare_arrows:", key="lab_saved_show"):
+        st.session_state.setdefault(SAVED_KEY, {})[chosen] = load_result(path, pick)
+    shown = st.session_state.get(SAVED_KEY, {}).get(chosen)
+    if shown is not None:
+        show(shown, "saved result")

@@ -1,0 +1,155 @@
+"""The Scenario lab page, run headless with AppTest on a small synthetic workspace: the as-is, a scenario built
+through the forms, a run with its results, saving and loading, and the messages for what cannot be done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simulation.experiments import list_results, load_scenario
+from simulation.spec import Scenario, Staffing
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = ROOT / "app" / "main.py"
+PAGE = "views/scenario_lab.py"
+PROCESS = "service_requests"
+ROLE = "IT service desk agent"
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def synthetic_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a workspace with one month of a small synthetic organisation (a few hundred cases per process)."""
+    from synthetic import generate
+    from synthetic.export import load_into_workspace
+
+    path = tmp_path_factory.mktemp("lab") / "lab.duckdb"
+    load_into_workspace(generate(seed=3, months=1, volume=0.2), path)
+    return path
+
+
+@pytest.fixture
+def lab(synthetic_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """Return the app on the Scenario lab page with the service requests chosen."""
+    monkeypatch.setenv("TWINFLOW_WORKSPACE", str(synthetic_workspace))
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    at.switch_page(PAGE).run()
+    at.selectbox(key="_process_pick").select(PROCESS).run()
+    assert not at.exception
+    return at
+
+
+def texts(elements) -> str:
+    """Return the values of the elements joined in one string, for substring checks."""
+    return "\n".join(str(e.value) for e in elements)
+
+
+def add_scenario(at: AppTest, name: str) -> None:
+    """Create an empty scenario through the form."""
+    at.text_input(key="lab_new_name").input(name)
+    at.form_submit_button(key="FormSubmitter:lab_new_scenario-Create").click().run()
+    assert not at.exception
+
+
+def add_staffing(at: AppTest, role: str, delta: int) -> None:
+    """Add a Staffing change to the scenario being edited through its form."""
+    at.selectbox(key="lab_change_kind").select("staffing").run()
+    at.selectbox(key="lab_staffing_role").select(role)
+    at.number_input(key="lab_staffing_delta").set_value(delta)
+    at.form_submit_button(key="FormSubmitter:lab_form_staffing-Add to scenario").click().run()
+    assert not at.exception
+
+
+def test_page_shows_the_discovered_as_is(lab: AppTest) -> None:
+    assert lab.title[0].value == "Scenario lab"
+    metrics = {m.label: m.value for m in lab.metric}
+    assert float(metrics["Cases per week"]) > 0
+    assert int(metrics["Activities"]) >= 3
+    roles = next(f.value for f in lab.dataframe if "headcount" in f.value.columns)
+    assert ROLE in set(roles["role"]) and (roles["headcount"] > 0).all()
+    assert "You can still run the as-is alone" in texts(lab.info)
+    assert [e for e in lab.get("download_button")], "model YAML download missing"
+
+
+def test_staffing_change_run_and_results(lab: AppTest, synthetic_workspace: Path) -> None:
+    add_scenario(lab, "two more agents")
+    add_staffing(lab, ROLE, 2)
+    assert not lab.error, texts(lab.error)
+    [scenario] = lab.session_state["scenario_lab_scenarios"][PROCESS]
+    [change] = scenario.changes
+    assert isinstance(change, Staffing) and change.role == ROLE and change.headcount == 2 + 2
+    assert f"**Staffing** of {ROLE}: headcount 4" in texts(lab.markdown)
+
+    lab.number_input(key="lab_replications").set_value(2)
+    lab.selectbox(key="lab_executor").select("threads")
+    lab.button(key="lab_run").click().run()
+    assert not lab.exception
+    assert not lab.error, texts(lab.error)
+    table = next(f.value for f in lab.dataframe if "as-is" in f.value.columns)
+    assert {"as-is", "two more agents", "Δ two more agents"} <= set(table.columns)
+    assert "cycle_time_median_h" in table.index and "±" in table.loc["cycle_time_median_h", "as-is"]
+    assert "Over 2 replications" in texts(lab.markdown)
+    # The KPI model chart of the as-is, headline KPIs with intervals, cycle times and waiting per activity.
+    assert len(lab.get("vega_lite_chart")) >= 4
+    assert "Median cycle time (h)" in {m.label for m in lab.metric}
+
+    lab.button(key="lab_save_result").click().run()
+    assert "Saved as" in texts(lab.success)
+    assert len(list_results(synthetic_workspace, PROCESS)) >= 1
+    lab.button(key="lab_saved_show").click().run()
+    assert not lab.exception
+    assert "saved result" in texts(lab.caption)
+
+
+def test_save_then_load_a_scenario_round_trips(lab: AppTest, synthetic_workspace: Path) -> None:
+    add_scenario(lab, "round trip")
+    add_staffing(lab, ROLE, 1)
+    built = lab.session_state["scenario_lab_scenarios"][PROCESS][0]
+    lab.button(key="lab_save_scenario").click().run()
+    assert load_scenario(synthetic_workspace, "round trip", PROCESS) == built
+    lab.button(key="lab_remove_scenario").click().run()
+    assert lab.session_state["scenario_lab_scenarios"][PROCESS] == []
+    lab.selectbox(key="lab_load_pick").select("round trip")
+    lab.button(key="lab_load").click().run()
+    assert not lab.exception
+    assert lab.session_state["scenario_lab_scenarios"][PROCESS] == [built]
+
+
+def test_a_scenario_with_an_unknown_role_is_refused(lab: AppTest) -> None:
+    lab.session_state["scenario_lab_scenarios"] = {
+        PROCESS: [Scenario(name="ghost", changes=[Staffing(role="nobody", headcount=3)])]}
+    lab.run()
+    assert "unknown role 'nobody'" in texts(lab.error)
+    lab.number_input(key="lab_replications").set_value(1)
+    lab.selectbox(key="lab_executor").select("threads")
+    lab.button(key="lab_run").click().run()
+    assert not lab.exception
+    # The scenario's own box and the run both name the unknown role, and nothing is stored as a result.
+    assert sum("unknown role 'nobody'" in e.value for e in lab.error) == 2
+    assert "scenario_lab_results" not in lab.session_state or PROCESS not in lab.session_state["scenario_lab_results"]
+
+
+def test_an_invalid_uploaded_model_shows_one_error_line(lab: AppTest) -> None:
+    lab.file_uploader(key="lab_model_upload").set_value(("model.yaml", b"name: x\nprocess: [1\n", "text/yaml"))
+    lab.run()
+    assert not lab.exception
+    errors = [e.value for e in lab.error]
+    assert len(errors) == 1 and errors[0].startswith("The uploaded model is not valid") and "\n" not in errors[0]
+    # The discovered model stays in use.
+    assert {m.label for m in lab.metric} >= {"Cases per week", "Activities"}
+
+
+def test_an_unknown_time_zone_is_reported(lab: AppTest) -> None:
+    lab.text_input(key="lab_timezone").input("Mars/Olympus").run()
+    assert not lab.exception
+    assert "cannot be modelled" in texts(lab.error)
+
+
+def test_empty_workspace_shows_the_info_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWINFLOW_WORKSPACE", str(tmp_path / "new.duckdb"))
+    at = AppTest.from_file(MAIN, default_timeout=TIMEOUT).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert "holds no events yet" in texts(at.info)
