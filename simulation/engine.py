@@ -563,6 +563,10 @@ class _Simulation:
                 return False
             if not (yield from self.perform(case, rng, activity)):
                 return False
+            # The routing draw the activity's own decision would have taken: a matrix that keeps the as-is
+            # approvals then leaves the case's later draws (durations, delays) where they were, so common random
+            # numbers pair the rest of the case exactly.
+            rng.random()
         return True
 
     def perform(self, case: _Case, rng: np.random.Generator, name: str) -> Generator[simpy.Event, Any, bool]:
