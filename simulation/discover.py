@@ -68,8 +68,13 @@ RULE_MIN_CASES = 20
 STAFF_WINDOW_DAYS = 90
 WARMUP_CAP_DAYS = 30.0
 WAIT_KINDS_WITH_DELAY = ("system", "external", "scheduled")
-# Work for people whose wait is not a queue for this long (median, hours; see _delays) has a delay.
-HIDDEN_DELAY_H = 24.0
+# Work for people whose wait is not a queue for this long (median, hours: about a working day; see _delays) has a
+# delay; shorter waits are left to the queues and calendars.
+HIDDEN_DELAY_H = 8.0
+# Arrivals: a month the log covers on fewer days has no month factor of its own; months without one take the level
+# the trend of the arrivals reaches at the end of the log, within these bounds of the covered months' mean.
+MONTH_MIN_DAYS = 14
+TREND_BOUNDS = (0.25, 4.0)
 
 
 def discover(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, timezone: str | None = None,
@@ -324,11 +329,19 @@ class _Discovery:
             GROUP BY m ORDER BY m
         """, {"tz": self.tz, "first": first, "last": last})
         month = [1.0] * 12
-        rates = {int(r.m): r.n / r.days for r in daily.itertuples() if r.days > 0}
+        rates = {int(r.m): r.n / r.days for r in daily.itertuples() if r.days >= MONTH_MIN_DAYS}
+        level = self._arrival_level(first, span_days)
+        recent_factor = 1.0
         if rates and sum(rates.values()) > 0:
             mean = float(np.mean(list(rates.values())))
             for m, r in rates.items():
                 month[m - 1] = round(r / mean, 4)
+            # A month the log does not cover (or barely) is not an average month: it comes after the log, so the
+            # latest level of arrivals is the better forecast. The engine scales by the mean month factor, which
+            # the weekly rate carries so that every covered month keeps its own rate.
+            recent_factor = round(min(max(level / mean, TREND_BOUNDS[0]), TREND_BOUNDS[1]), 4)
+            month = [month[m] if m + 1 in rates else recent_factor for m in range(12)]
+            per_week = mean * 7 * float(np.mean(month))
         sites = _run(self.con, f"SELECT site, count(*) AS n FROM {self.cs} WHERE site IS NOT NULL GROUP BY site "
                                "ORDER BY site")
         site_shares = round_probabilities(dict(zip(sites.site, sites.n, strict=True))) if len(sites) else {}
@@ -339,7 +352,10 @@ class _Discovery:
             f"hour-of-week weights from the arrival times in {self.tz} (mean 1; busiest "
             f"{WEEKDAYS[busiest // 24]} {busiest % 24:02d}:00, weight {hour_of_week[busiest]:.2f}; weekend share "
             f"{weekday_share[5:].sum():.0%}); month factors = arrivals per day of the month over the mean of the "
-            f"{len(rates)} months observed (unobserved months 1.0): "
+            f"{len(rates)} months covered on at least {MONTH_MIN_DAYS} days; the other months at the level the trend "
+            f"of the arrivals reaches at the end of the log (least squares on the cases per day: {level * 7:,.1f} per "
+            f"week, {recent_factor:.2f} of the covered months' mean, kept within {TREND_BOUNDS[0]:g} and "
+            f"{TREND_BOUNDS[1]:g}), and the weekly rate, {per_week:,.1f}, carries the mean month factor): "
             + ", ".join(f"{m:.2f}" for m in month)
             + (f"; sites by share of cases: {', '.join(f'{k} {v:.1%}' for k, v in site_shares.items())}"
                if site_shares else "; no site recorded"))
@@ -348,6 +364,23 @@ class _Discovery:
         return first.astimezone(UTC), round(span_days, 3), Arrivals(
             cases_per_week=round(per_week, 3), timezone=self.tz, hour_of_week=hour_of_week, month=month,
             sites=site_shares)
+
+    def _arrival_level(self, first: datetime, span_days: float) -> float:
+        """Return the cases per day at the end of the log by the least-squares line through the cases per day."""
+        per_day = _run(self.con, f"""
+            SELECT floor(epoch(arrival - $first::TIMESTAMPTZ) / 86400)::BIGINT AS d, count(*) AS n
+            FROM {self.cs} GROUP BY d ORDER BY d
+        """, {"first": first})
+        # Whole days only: the log's last, partial day would read as a drop in the rate.
+        days = max(int(math.floor(span_days)), 1)
+        counts = np.zeros(days)
+        idx = per_day.d.to_numpy(dtype=int)
+        ok = idx < days
+        counts[idx[ok]] = per_day.n.to_numpy(dtype=float)[ok]
+        if days < 14:
+            return float(counts.mean())
+        slope, intercept = np.polyfit(np.arange(days, dtype=float), counts, 1)
+        return float(max(intercept + slope * (days - 1), 0.0))
 
     # -- case attributes -------------------------------------------------------------------------------------
 
@@ -770,14 +803,20 @@ class _Discovery:
             FROM cand c LEFT JOIN over USING (event_id)
             ORDER BY c.activity, hidden_s
         """, {"acts": people, "h": HIDDEN_DELAY_H})
+        # A case's first event waits for nothing (its start is the case's arrival), but the engine applies an
+        # activity's delay wherever it occurs: its first occurrences join the fit as zero delays, so that over
+        # all occurrences the activity waits as long as in the log.
+        firsts = dict(_rows(self.con, f"SELECT activity, count(*) FROM {self.ev} WHERE prev_end IS NULL GROUP BY ALL"))
         hidden_fits: dict[str, np.ndarray] = {}
         for a, g in hidden.groupby("activity", sort=True):
             med, wait = float(g.hidden_s.median()) / 3600, float(g.wait_h.median())
-            if med >= HIDDEN_DELAY_H and med >= 0.5 * wait:
-                self.wait_kind[a] = "hidden"
-                why_of[a] = (f"done by people, but not a queue: median {human(med * 3600)} of its median "
-                             f"{human(wait * 3600)} wait its performer was free or took later-ready work first")
-                hidden_fits[a] = g.hidden_s.to_numpy()
+            if med < HIDDEN_DELAY_H or med < 0.5 * wait:
+                continue
+            why = (f"median {human(med * 3600)} of its median {human(wait * 3600)} wait its performer was free or "
+                   "took later-ready work first")
+            self.wait_kind[a] = "hidden"
+            why_of[a] = f"done by people, but not a queue: {why}"
+            hidden_fits[a] = np.concatenate([g.hidden_s.to_numpy(), np.zeros(int(firsts.get(a, 0)))])
         # An activity run in batches waits for its run as well, which the run schedule reproduces: the case became
         # due somewhere between the run before its own and its own run, so the delay runs to the middle of that
         # interval and the schedule adds the rest (on average the same total wait, without counting it twice).
@@ -824,7 +863,8 @@ class _Discovery:
             "is the longer of: the time its performer was free before starting it (from the later of the case's "
             "previous end and the performer's previous end in this process), and the time until the performer's "
             "last start of work that became ready later; it becomes the delay when its median is "
-            f"{HIDDEN_DELAY_H:g} h or more and at least half the median wait: "
+            f"{HIDDEN_DELAY_H:g} h or more and at least half the median wait (fitted over all its occurrences, a "
+            "case's first event counting as no delay): "
             + ("; ".join(lines) if lines else "none found")
             + ". Other waiting before activities done by people is left to the simulated queues and calendars.")
         return out

@@ -9,10 +9,14 @@ smallest set of whole ties holding them); the training cases are then exactly `F
 time_mode="started")`, which the discovery uses.
 
 The twin: the model discovered on the training cases is moved to the test period. It starts `warmup_days` (the
-discovered warm-up) before the cut and lets cases arrive from the model until the last test case's start, so
-that the queues and the people are busy when the test period begins; the cases arriving before the cut are
-warm-up cases and dropped, the others are the simulated test log. Each replication draws other random numbers;
-the measures are computed per replication and reported as mean and standard deviation.
+discovered warm-up) before the cut, so that the queues and the people are busy when the test period begins; the
+cases arriving before the cut are warm-up cases and dropped. As in the published protocol, the twin then
+simulates exactly as many cases as the test period has, from the cut on: the engine has no case limit, so the
+arrivals of each replication are drawn first (the engine's own arrival stream, which does not depend on the
+horizon, only stops at it) to find when the n-th case after the cut arrives, the horizon ends just after it, and
+the simulated log keeps the first n cases arriving at or after the cut (a safeguard should the stream change).
+Each replication draws other random numbers; the measures are computed per replication and reported as mean and
+standard deviation (5 replications by default, the protocol's).
 
 The naive reference: the last training cases, as many as the test period has, replayed with every timestamp
 shifted so that the first of them starts at the cut (the "same as last period" forecast).
@@ -173,9 +177,13 @@ def naive_log(training: pd.DataFrame, n_cases: int, cut: datetime) -> pd.DataFra
     return naive.reset_index(drop=True)
 
 
-def twin_log(events: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
-    """Return the package-format log of a simulation run's events, without its warm-up cases, in event order."""
-    kept = set(cases.loc[~cases["warmup"].astype(bool), "case_id"])
+def twin_log(events: pd.DataFrame, cases: pd.DataFrame, n_cases: int | None = None) -> pd.DataFrame:
+    """Return the package-format log of a simulation run's events, without its warm-up cases, in event order;
+    with `n_cases`, only the first that many cases arriving after the warm-up."""
+    after = cases[~cases["warmup"].astype(bool)]
+    if n_cases is not None:
+        after = after.sort_values(["arrival", "case_id"], kind="mergesort").head(n_cases)
+    kept = set(after["case_id"])
     ev = events[events["case_id"].isin(kept)]
     # The engine's row order breaks ties of (end, start), standing in for the workspace's event_id.
     ev = ev.assign(_row=np.arange(len(ev))).sort_values(["end_time", "start_time", "_row"], kind="mergesort")
@@ -242,20 +250,58 @@ def chart_data(real: pd.DataFrame, twins: list[pd.DataFrame], naive: pd.DataFram
     return {"hourly": hourly.reset_index(drop=True), "arrivals": arrivals, "cycle_times": cycles}
 
 
-def for_test_period(model: Model, split: Split) -> Model:
-    """Return the model moved to the test period: it starts one warm-up before the cut, cases arrive until the
-    last test case's start, and the cases arriving before the cut are warm-up."""
+def for_test_period(model: Model, split: Split, n_cases: int | None = None, seed: int = 0,
+                    replication: int = 0) -> Model:
+    """Return the model moved to the test period: it starts one warm-up before the cut and the cases arriving
+    before the cut are warm-up. Without `n_cases`, cases arrive until the last test case's start; with it, until
+    just after the `n_cases`-th case arriving at or after the cut in this seed and replication (when the
+    arrival stream reaches that many within a generous bound)."""
     warmup = float(model.warmup_days)
     start = split.cut - timedelta(days=warmup)
     # A test period of one instant (all test cases start together) still needs a positive horizon.
     horizon = warmup + max(split.test_days, 1 / 24)
-    return model.model_copy(update={"start": start, "horizon_days": horizon, "warmup_days": warmup})
+    moved = model.model_copy(update={"start": start, "horizon_days": horizon, "warmup_days": warmup})
+    if n_cases is None or n_cases < 1:
+        return moved
+    at = _nth_arrival_days(moved, n_cases, seed, replication)
+    if at is not None:
+        moved = moved.model_copy(update={"horizon_days": max(at + _EPSILON_DAYS, warmup + _EPSILON_DAYS)})
+    return moved
+
+
+_EPSILON_DAYS = 1e-6  # about 0.1 s: the horizon ends just after the n-th arrival
+
+
+def _nth_arrival_days(model: Model, n_cases: int, seed: int, replication: int) -> float | None:
+    """Return the day (since the model's start) on which the `n_cases`-th case arriving after the warm-up
+    arrives in this seed and replication, or None when it does not arrive within a generous bound."""
+    # The engine draws a replication's arrivals up front from their own random stream; the horizon only stops
+    # it, so drawing them once with a long horizon tells when the n-th case after the warm-up arrives.
+    from simulation.spec import Volume
+
+    try:
+        from simulation.engine import _cases
+    except ImportError:  # the engine changed: keep the test period's length and trim to n cases afterwards
+        return None
+    volume = [p for p in model.policies if isinstance(p, Volume)]
+    days = float(model.warmup_days) + max(float(model.horizon_days) - float(model.warmup_days), 1.0)
+    for _ in range(6):
+        bound = model.model_copy(update={"horizon_days": days})
+        arrivals = sorted(c.arrival for c in _cases(bound, volume, seed, replication))
+        after = [t for t in arrivals if t >= float(model.warmup_days) * 86400]
+        if len(after) >= n_cases:
+            return after[n_cases - 1] / 86400
+        days = float(model.warmup_days) + 2 * (days - float(model.warmup_days))
+    return None
 
 
 def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, test_share: float = 0.2,
-             replications: int = 3, seed: int = 0, timezone: str | None = None,
-             progress: Progress | None = None) -> Validation:
-    """Return the validation of the twin discovered on the training cases against the held-out test period."""
+             replications: int = 5, seed: int = 0, timezone: str | None = None,
+             progress: Progress | None = None, match_test_cases: bool = True) -> Validation:
+    """Return the validation of the twin discovered on the training cases against the held-out test period.
+
+    With `match_test_cases` (the protocol), each replication simulates exactly as many cases as the test period
+    has, from the cut on; without it, cases arrive from the model until the last test case's start."""
     if replications < 1:
         raise ValueError(f"replications must be at least 1, not {replications}")
     from mining.filters import Filters
@@ -283,8 +329,10 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
             con.close()
 
     tz = model.arrivals.timezone
+    n_twin = split.n_test if match_test_cases else None
     moved = for_test_period(model, split)
     twins: list[pd.DataFrame] = []
+    simulated_events = 0
     clock = time.perf_counter()
     for r in range(replications):
         share = 0.2 + 0.5 * r / replications
@@ -292,9 +340,11 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         def step(f: float, m: str, share: float = share, r: int = r) -> None:
             report(share + 0.5 / replications * f, f"replication {r + 1}/{replications}: {m}")
 
-        run = simulate(moved, seed=seed, replication=r, progress=step)
-        twins.append(twin_log(run.events, run.cases))
+        run = simulate(for_test_period(model, split, n_twin, seed, r), seed=seed, replication=r, progress=step)
+        simulated_events += len(run.events)
+        twins.append(twin_log(run.events, run.cases, n_twin))
     timings["simulation_s"] = time.perf_counter() - clock
+    timings["simulated_events"] = float(simulated_events)
 
     clock = time.perf_counter()
     naive = naive_log(training, split.n_test, split.cut)
@@ -325,7 +375,10 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         f"cut {split.cut:%Y-%m-%d %H:%M} UTC: {split.n_train:,} training cases before it, {split.n_test:,} test "
         f"cases from it on, arriving over {split.test_days:.1f} days.",
         f"twin: discovered on the training cases; starts {moved.warmup_days:g} days (the discovered warm-up) before "
-        f"the cut, cases arriving before the cut dropped; {replications} replication(s), seed {seed}.",
+        f"the cut, cases arriving before the cut dropped; "
+        + (f"the first {split.n_test:,} cases arriving from the cut on kept (as many as the test period has); "
+           if match_test_cases else "cases arriving until the last test case's start; ")
+        + f"{replications} replication(s), seed {seed}.",
         f"naive: the last {naive[IDS.case].nunique():,} training cases shifted by "
         f"{_shift_text(training, naive)} so the first starts at the cut.",
     ]

@@ -184,7 +184,11 @@ def test_validation_end_to_end_on_a_real_log(purchasing: Path) -> None:
     assert model.horizon_days == pytest.approx(model.warmup_days + split.test_days)
     logs = result.logs.set_index("log")
     assert logs.loc["real", "cases"] == logs.loc["naive", "cases"] == split.n_test
-    assert logs.loc["twin", "cases"] > 0
+    # The protocol: every replication simulates exactly as many cases as the test period has, from the cut on.
+    assert logs.loc["twin", "cases"] == split.n_test
+    assert result.timings["simulated_events"] > 0
+    twin_cycles = result.charts["cycle_times"].query("log == 'twin'")
+    assert len(twin_cycles) == 2 * split.n_test
     assert set(result.charts) == {"hourly", "arrivals", "cycle_times"}
     assert set(result.charts["hourly"]["log"]) == {"real", "twin", "naive"}
     assert len(result.charts["hourly"]) == 72
@@ -204,6 +208,31 @@ def test_for_test_period_keeps_a_positive_horizon(purchasing: Path) -> None:
     moved = for_test_period(model, split)
     assert moved.start == split.cut - timedelta(days=model.warmup_days)
     assert moved.warmup_days == model.warmup_days and moved.arrivals == model.arrivals
+
+
+def test_the_twin_simulates_exactly_the_test_periods_number_of_cases(purchasing: Path) -> None:
+    from simulation.discover import discover
+    from simulation.engine import simulate
+    from simulation.validation import twin_log
+
+    con = connect(purchasing, read_only=True)
+    try:
+        split = split_by_start(con, PURCHASING)
+        model = discover(con, PURCHASING)
+    finally:
+        con.close()
+    for n, replication in ((split.n_test, 0), (5, 1), (3 * split.n_test, 2)):
+        moved = for_test_period(model, split, n, seed=4, replication=replication)
+        assert moved.start == split.cut - timedelta(days=model.warmup_days)
+        run = simulate(moved, seed=4, replication=replication)
+        after = run.cases[~run.cases["warmup"]]
+        # The horizon ends just after the n-th arrival from the cut on: no case is simulated beyond it.
+        assert len(after) == n
+        log = twin_log(run.events, run.cases, n)
+        assert log[IDS.case].nunique() == n
+        assert log[IDS.start_time].min() >= pd.Timestamp(split.cut)
+    # Without a number of cases, the arrivals run until the last test case's start (the period's length).
+    assert for_test_period(model, split).horizon_days == pytest.approx(model.warmup_days + split.test_days)
 
 
 def _cli() -> typer.Typer:
