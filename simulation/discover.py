@@ -32,6 +32,7 @@ from mining.kpis import default_config as kpi_config
 from simulation.fitting import MAX_SAMPLE, Fit, fit_distribution, human
 from simulation.spec import (
     END,
+    ROLE_KEY_SEPARATOR,
     START,
     WEEKDAYS,
     Activity,
@@ -60,6 +61,11 @@ CALENDAR_COVERAGE = 0.8
 MAX_CATEGORIES = 20
 PER_SITE_MIN_CASES = 30
 PER_SITE_MIN_DISTANCE = 0.1
+# Roles split by a case attribute: this share of a role's events is done by the people of the case's own value
+# (the rest are stand-ins, e.g. deputies during absences), and each person does this share of their work on one
+# value.
+PARTITION_OWN_SHARE = 0.9
+PARTITION_PERSON_SHARE = 0.8
 # Data rules: a threshold on amount is kept when it predicts the branch this well, and halves the errors of
 # predicting the majority branch.
 RULE_MIN_ACCURACY = 0.95
@@ -229,6 +235,7 @@ class _Discovery:
         attributes = self._attributes()
         self.progress(0.3, "performers, roles and calendars")
         self._classify()
+        self._partition(attributes, arrivals.sites)
         roles, calendars = self._roles_and_calendars()
         self.progress(0.45, "processing times")
         self._estimate_starts(calendars)
@@ -505,6 +512,85 @@ class _Discovery:
             f"same set of activities form one pool; a pool with under 1% of the manual work joins the pool whose "
             f"activities overlap its own most ({len(names)} pools from {len(sets)} resources).")
 
+    def _partition(self, attributes: list[CaseAttribute], sites: dict[str, float]) -> None:
+        """Split each role whose people each work on the cases of one department and/or site into one role per
+        value, so that a role's queue, calendar and absences are those of the people who really do its work."""
+        # split role -> (role it was split from, attributes, value key); original role -> (attributes, key -> role)
+        self.split_from: dict[str, str] = {}
+        self.role_by: dict[str, tuple[list[str], dict[str, str]]] = {}
+        drawn = {a.name: a for a in attributes if a.number is None}
+        candidates: list[list[str]] = []
+        if "department" in drawn:
+            candidates.append(["department"])
+        if len(sites) >= 2:
+            candidates.append(["site"])
+            # The simulated cases pair a department with a site only when the departments are drawn per site.
+            if "department" in drawn and drawn["department"].per_site:
+                candidates.append(["department", "site"])
+        if not candidates:
+            self.notes["roles by case attribute"] = "none: the model draws neither departments nor sites."
+            return
+        df = _run(self.con, f"""
+            SELECT e.grp, e.resource, coalesce(c.department, '') AS department, coalesce(c.site, '') AS site,
+                   count(*) AS n
+            FROM {self.ev} e JOIN {self.cs} c USING (case_id)
+            WHERE NOT e.sys AND e.grp IS NOT NULL AND e.resource IS NOT NULL
+            GROUP BY ALL ORDER BY ALL
+        """)
+        found: list[str] = []
+        mapping: list[tuple[str, str]] = []
+        for grp, g in df.groupby("grp", sort=True):
+            if g.resource.nunique() < 2:
+                continue
+            best: tuple[tuple[int, float], list[str], dict[str, list[str]], float, float] | None = None
+            for attrs in candidates:
+                key = g[attrs].astype(str).agg(ROLE_KEY_SEPARATOR.join, axis=1)
+                complete = (g[attrs] != "").all(axis=1)
+                by = g[complete].assign(key=key[complete]).groupby(["resource", "key"]).n.sum()
+                if by.empty:
+                    continue
+                per_person = by.groupby(level=0)
+                main = {r: k for r, k in per_person.idxmax()}
+                person_share = float((per_person.max() / per_person.sum()).min())
+                owners: dict[str, list[str]] = {}
+                for r, k in sorted(main.items()):
+                    owners.setdefault(k, []).append(r)
+                own = float(sum(n for (r, k), n in by.items() if main[r] == k) / g.n.sum())
+                if len(owners) < 2 or own < PARTITION_OWN_SHARE or person_share < PARTITION_PERSON_SHARE:
+                    continue
+                # The finest partition that still explains the work: departments per site rather than sites.
+                score = (len(owners), own)
+                if best is None or score > best[0]:
+                    best = (score, attrs, owners, own, person_share)
+            if best is None:
+                continue
+            _, attrs, owners, own, person_share = best
+            routes = {k: f"{grp}{ROLE_KEY_SEPARATOR}{k}" for k in sorted(owners)}
+            self.role_by[str(grp)] = (list(attrs), routes)
+            for k, people_ in owners.items():
+                self.split_from[routes[k]] = str(grp)
+                mapping += [(r, routes[k]) for r in people_]
+            found.append(f"{grp} by {' and '.join(attrs)} into {len(owners)} roles ({own:.1%} of its events done "
+                         f"by the people of the case's own {' · '.join(attrs)}; each person at least "
+                         f"{person_share:.0%} on one; the rest are stand-ins)")
+        if mapping:
+            self.con.register("_disc_split", pd.DataFrame(mapping, columns=["resource", "role"]))
+            try:
+                # A person's stand-in work stays in their own role: their hours and absences are one calendar.
+                self.con.execute(f"UPDATE {self.ev} e SET grp = s.role FROM _disc_split s "
+                                 "WHERE e.resource = s.resource AND NOT e.sys AND e.grp IS NOT NULL").fetchall()
+            finally:
+                self.con.unregister("_disc_split")
+        self.notes["roles by case attribute"] = (
+            "a role whose people each work on the cases of one department, one site or one department at one site "
+            f"(at least {PARTITION_OWN_SHARE:.0%} of its events done by the people whose main value is the case's, "
+            f"each person with at least {PARTITION_PERSON_SHARE:.0%} of their events on their main value) is split "
+            "into one role per value, with its own people, calendar and absences; its activities choose the role "
+            "by the case's value (role_by), values nobody owns going to the largest of the roles; the finest "
+            "such partition wins. Stand-ins (work on other values) stay with their performer's role and are "
+            "not simulated as such. "
+            + ("Split: " + "; ".join(found) + "." if found else "No role is split."))
+
     def _roles_and_calendars(self) -> tuple[list[Role], list[Calendar]]:
         last = _rows(self.con, f"SELECT max(end_time), min(end_time) FROM {self.ev}")[0]
         window_start = max(last[1], last[0] - pd.Timedelta(days=STAFF_WINDOW_DAYS).to_pytimedelta())
@@ -573,7 +659,8 @@ class _Discovery:
             absence = self._absence(grp)
             if absence is not None:
                 note += f"; absent on about {absence:.0%} of their working days"
-            cost = float(self.kpi_config.rate_per_role_hour.get(grp, 0.0))
+            rates = self.kpi_config.rate_per_role_hour
+            cost = float(rates.get(grp, rates.get(self.split_from.get(grp, grp), 0.0)))
             roles.append(Role(name=str(grp), headcount=len(staff), calendar=cal_name, hourly_cost=cost,
                               absence_share=absence or 0.0, people=[str(r) for r in staff.resource]))
             self.notes[f"role {grp}"] = note
@@ -961,7 +1048,12 @@ class _Discovery:
             if delay is not None:
                 text += f"; delay before it ({self.wait_kind.get(a)}): {delay.note}"
             self.notes[f"activity {a}"] = text
-            kwargs = {"duration": fit.distribution} if fit is not None else {}
+            kwargs: dict = {"duration": fit.distribution} if fit is not None else {}
+            if role is not None and role in self.split_from:
+                attrs, routes = self.role_by[self.split_from[role]]
+                kwargs |= {"role_by": attrs, "roles": routes}
+                text += (f" (one of {len(routes)} roles of {self.split_from[role]}, by {' · '.join(attrs)}; the "
+                         "others' values route to theirs)")
             out.append(Activity(name=str(a), role=role, automated=automated,
                                 delay=delay.distribution if delay is not None else None, **kwargs))
         return out

@@ -1,7 +1,7 @@
 """The simulation engine: a model (plus a scenario's design changes) run with simpy into simulated events in the
 canonical event schema, and KPIs over them.
 
-Time is a float number of **seconds** since `Model.start` (UTC). People are simpy processes that pull work:
+Time is a float number of **seconds** since `Model.start` (UTC). People pull work (see _Pool):
 each role has one first-come-first-served queue; a person takes the oldest task whenever they are on shift and
 not absent, and a task once started runs to its end even past the end of the shift (overtime) — work is never
 paused overnight. Activities without a role, or marked automated, are done by a system at once (no queue).
@@ -17,6 +17,7 @@ them by a per-case draw) and the growth arrives as extra cases from separate str
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import tempfile
@@ -26,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from heapq import heappop, heappush
 from math import inf
 from os import PathLike
 from pathlib import Path
@@ -36,11 +38,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 import simpy
+from simpy.core import NORMAL, URGENT
 
 from simulation.calendars import LocalClock, PersonTime, WorkingTime, absence_days, weekly_slots
 from simulation.spec import (
     END,
     START,
+    Activity,
     AiTriage,
     ApprovalMatrix,
     Arrivals,
@@ -260,11 +264,18 @@ class _Arrivals:
         if top <= 0:
             return
         t = 0.0
+        # Most proposals are thinned away: the loop reads the 15-minute cache of shape() itself.
+        mean, peak, shapes, origin = 1 / top, self.peak, self._shape, self.clock.origin_epoch
+        exponential, uniform = rng.exponential, rng.random
         while True:
-            t += rng.exponential(1 / top)
+            t += exponential(mean)
             if t >= horizon:
                 return
-            if rng.random() * self.peak < self.shape(t):
+            u = uniform() * peak
+            value = shapes.get(int((origin + t) // 900))
+            if value is None:
+                value = self.shape(t)
+            if u < value:
                 yield t
 
     def draw(self, rng: np.random.Generator, site: str | None) -> dict[str, Any]:
@@ -358,30 +369,109 @@ class _Task:
         self.delegating = False  # a delegation timer runs for it
 
 
-class _Pool:
-    """The first-come-first-served queue of one role and its idle people (longest idle first)."""
+class _Environment(simpy.Environment):
+    """A simpy environment that knows the key (time, priority, sequence number) of the event it is processing and
+    runs the wake-ups that the pools deferred (see _Pool) in their place in the event order.
 
-    def __init__(self, env: simpy.Environment, role: Role) -> None:
+    Idle people are not simpy processes: waking every person at every shift start (145 in one role of
+    academic_credentials) cost more than the work itself.
+    A person's wake-up instead gets the key simpy would have given its event, taken from simpy's own counter at the
+    moment simpy would have scheduled it, so every tie between same-time events is broken as before and the
+    results are those of one process per person.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key: tuple[float, int, int] = (0.0, URGENT, -1)
+        # People sent back to sleep by a put, due at once (time, NORMAL, sequence number), in key order.
+        self.woken: deque[tuple[tuple[float, int, int], _Worker]] = deque()
+
+    def reserve(self, at: float) -> tuple[float, int, int]:
+        """Return the key simpy would give an event scheduled now for time `at` (and use up its number)."""
+        return (at, NORMAL, next(self._eid))
+
+    def push(self, key: tuple[float, int, int], callback: Callable[[simpy.Event], None]) -> None:
+        """Schedule a triggered event with a reserved key: `callback` runs in that place of the event order."""
+        event = simpy.Event(self)
+        event._ok, event._value = True, None
+        event.callbacks.append(callback)
+        heappush(self._queue, (*key, event))
+
+    def step(self) -> None:
+        queue, woken = self._queue, self.woken
+        while woken and (not queue or woken[0][0] < queue[0][:3]):
+            self.key, worker = woken.popleft()
+            worker.resume()
+        if queue:
+            self.key = queue[0][:3]
+        super().step()
+
+
+class _Pool:
+    """The first-come-first-served queue of one role and its idle people (longest idle first).
+
+    `idle` is a heap of (key, shift end, person): the key orders people as the moment they became idle would in
+    simpy's event order. A sleeping person's entry carries the key of their wake-up at their next shift start and
+    only counts once the simulation has passed that key; while the queue is empty nothing happens at that wake-up
+    (they would just become idle), so it needs no event. While work waits in the queue, the first sleeper's wake-up
+    is a real event with its key (see wake_first), so that they take the work at their shift start.
+    """
+
+    def __init__(self, env: _Environment, role: Role) -> None:
         self.env = env
         self.role = role
         self.queue: deque[_Task] = deque()
-        self.idle: deque[_Worker] = deque()
+        self.idle: list[tuple[tuple[float, int, int], float, _Worker]] = []
         self.workers: list[_Worker] = []
 
     def put(self, task: _Task) -> None:
         """Hand the task to an idle person on shift, else queue it (it may have moved here from another pool)."""
         task.pool = self
-        now = self.env.now
-        while self.idle:
-            worker = self.idle.popleft()
-            wake, worker.wake = worker.wake, None
-            if worker.shift_end > now:
+        env, idle = self.env, self.idle
+        now, key = env.now, env.key
+        while idle and idle[0][0] <= key:
+            worker, end = idle[0][2], idle[0][1]
+            heappop(idle)
+            if end > now:
                 task.taken = True
-                wake.succeed(task)
+                handed = env.event()
+                handed.callbacks.append(worker.handed)
+                handed.succeed(task)
                 return
-            # Idle since a shift that has ended: send them to sleep until their next shift.
-            wake.succeed(None)
+            # Idle since a shift that has ended: they look again right after this event. On shift again by
+            # now, they just become idle again then (unless work waits); else they go to sleep until their next
+            # shift, an event whose number is only known then.
+            again = env.reserve(now)
+            end = worker.time.shift_end(now)
+            if end is None:
+                env.woken.append((again, worker))
+            else:
+                heappush(idle, (again, end, worker))
         self.queue.append(task)
+        self.wake_first()
+
+    def wake_first(self) -> None:
+        """While work waits, schedule the first sleeper's wake-up as a real event: they take it then.
+
+        Called whenever work is queued or taken with more left, so a sleeper never wakes unseen to waiting work;
+        while work waits every idle entry is still asleep (a put takes the awake ones out first).
+        """
+        if self.queue and self.idle:
+            key, _, worker = heappop(self.idle)
+            self.env.push(key, worker.resume)
+
+    def rest(self, worker: _Worker, key: tuple[float, int, int], end: float) -> None:
+        """Make the person idle until `end` from the event with `key` on."""
+        heappush(self.idle, (key, end, worker))
+
+    def sleep(self, worker: _Worker, key: tuple[float, int, int]) -> None:
+        """Let the person sleep until their shift start (the time in `key`)."""
+        end = worker.time.shift_end(key[0])
+        if end is None:  # the float sum missed the shift start: they look again then, as a real event
+            self.env.push(key, worker.resume)
+        else:
+            heappush(self.idle, (key, end, worker))
+            self.wake_first()
 
     def take(self) -> _Task | None:
         """Return the oldest task still waiting here (tasks moved to another pool are skipped), or None."""
@@ -399,40 +489,58 @@ class _Pool:
 
 
 class _Worker:
-    """A person as a simpy process: on shift, takes the oldest task of their role and does it to the end."""
+    """A person: on shift, takes the oldest task of their role and does it to the end; else idle or asleep."""
 
-    def __init__(self, env: simpy.Environment, pool: _Pool, name: str, time: PersonTime) -> None:
+    def __init__(self, env: _Environment, pool: _Pool, name: str, time: PersonTime) -> None:
         self.env = env
         self.pool = pool
         self.name = name
         self.time = time
-        self.wake: simpy.Event | None = None
-        self.shift_end = 0.0
+        self.task: _Task | None = None
+        self.started = 0.0
         pool.workers.append(self)
-        env.process(self._run())
+        # In the place of the start of a simpy process.
+        begin = simpy.Event(env)
+        begin._ok, begin._value = True, None
+        begin.callbacks.append(self.resume)
+        env.schedule(begin, URGENT)
 
-    def _run(self) -> Generator[simpy.Event, Any, None]:
-        env, pool, time = self.env, self.pool, self.time
-        while True:
-            now = env.now
-            end = time.shift_end(now)
-            if end is None:
-                start = time.next_working(now)
-                if start == inf:
-                    return
-                yield env.timeout(start - now)
-                continue
-            task = pool.take()
-            if task is None:
-                self.shift_end = end
-                self.wake = env.event()
-                pool.idle.append(self)
-                task = yield self.wake
-                if task is None:
-                    continue
-            start = env.now
-            yield env.timeout(task.duration)
-            task.done.succeed((self.name, pool.role.name, start, env.now))
+    def resume(self, _event: simpy.Event | None = None) -> None:
+        """Look for work now: take the oldest task, or become idle, or sleep until the next shift."""
+        env = self.env
+        now = env.now
+        time = self.time
+        end = time.shift_end(now)
+        if end is None:
+            start = time.next_working(now)
+            if start != inf:
+                self.pool.sleep(self, env.reserve(now + (start - now)))
+            return
+        pool = self.pool
+        task = pool.take()
+        if task is None:
+            pool.rest(self, env.key, end)
+        else:
+            self.work(task)
+            pool.wake_first()
+
+    def handed(self, event: simpy.Event) -> None:
+        self.work(event.value)
+
+    def work(self, task: _Task) -> None:
+        env = self.env
+        self.task, self.started = task, env.now
+        env.timeout(task.duration).callbacks.append(self.finish)
+
+    def finish(self, _event: simpy.Event) -> None:
+        task, self.task = self.task, None
+        task.done.succeed((self.name, self.pool.role.name, self.started, self.env.now))
+        self.resume()
+
+
+def _role_of(activity: Activity, case: _Case) -> str | None:
+    """Return the role that does `activity` for `case`: its one role, or the one its case attributes choose."""
+    return activity.role_for(case.attributes, case.site) if activity.roles else activity.role
 
 
 def people(role: Role) -> list[str]:
@@ -454,7 +562,7 @@ class _Simulation:
 
     def __init__(self, model: Model, cases: list[_Case], seed: int, replication: int, days: float) -> None:
         self.model = model
-        self.env = env = simpy.Environment()
+        self.env = env = _Environment()
         self.cases = cases
         self.activities = {a.name: a for a in model.activities}
         self.decisions = {d.after: d for d in model.decisions}
@@ -592,13 +700,14 @@ class _Simulation:
         if triage is not None:
             yield from self.triaged(case, rng, name, triage, attributes)
             return True
-        if activity.automated or activity.role is None:
+        role = _role_of(activity, case)
+        if activity.automated or role is None:
             start = env.now
             if duration > 0:
                 yield env.timeout(duration)
             self.record(case, name, start, env.now, SYSTEM, SYSTEM, attributes, "system")
             return True
-        yield from self.manual(case, name, activity.role, duration, attributes, "manual")
+        yield from self.manual(case, name, role, duration, attributes, "manual")
         return True
 
     def manual(self, case: _Case, name: str, role: str, duration: float, attributes: dict | None,
@@ -772,9 +881,17 @@ def simulate(model: Model, scenario: Scenario | None = None, seed: int = 0, repl
     # The arrivals come from the base model plus the volume changes, so the as-is cases arrive in every scenario.
     cases = _cases(model, volume, seed, replication)
     drain = max(model.horizon_days, 30.0) if drain_days is None else drain_days
-    sim = _Simulation(applied, cases, seed, replication, model.horizon_days + drain)
-    sim.run((model.horizon_days + drain) * _DAY, progress)
-    events, frame = _frames(model, sim, cases)
+    # A run allocates millions of small objects that die young or stay (the records) and makes next to no reference
+    # cycles: the cycle collector's passes over the growing heap cost about a sixth of the run.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        sim = _Simulation(applied, cases, seed, replication, model.horizon_days + drain)
+        sim.run((model.horizon_days + drain) * _DAY, progress)
+        events, frame = _frames(model, sim, cases)
+    finally:
+        if collecting:
+            gc.enable()
     return SimulationRun(events=events, cases=frame, scenario=scenario.name if scenario else "as-is", seed=seed,
                          replication=replication, wall_time_s=time.perf_counter() - started, model=applied)
 
@@ -796,7 +913,7 @@ def _frames(model: Model, sim: _Simulation, cases: list[_Case]) -> tuple[pd.Data
     origin = pd.Timestamp(_utc(model.start))
     warmup = model.warmup_days * _DAY
     records = sorted(sim.records, key=lambda r: (r[0], r[3], r[4], r[1]))
-    columns = list(zip(*records, strict=True)) if records else [[] for _ in range(9)]
+    columns = [[r[k] for r in records] for k in range(9)]
     index = np.asarray(columns[0], dtype="int64")
     amounts = np.array([c.attributes.get("amount") for c in cases], dtype=object)
     events = pd.DataFrame({

@@ -12,6 +12,7 @@ hand-edited probabilities (see `Change`).
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 SPEC_VERSION = 1
 START = "START"
 END = "END"
+# Joins the values of an activity's role_by attributes into a key of its roles (e.g. "Central · Radiology").
+ROLE_KEY_SEPARATOR = " · "
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 _TIME = r"^([01]\d|2[0-4]):[0-5]\d$"
@@ -57,6 +60,12 @@ _PARAMETERS = {
     "gamma": ("shape", "scale"), "weibull": ("shape", "scale"), "normal": ("mean", "sd"),
     "uniform": ("low", "high"), "beta": ("a", "b"), "empirical": ("quantiles",),
 }
+
+
+# Sampling one value at a time needs log(median) and the empirical quantile grid at every draw: both cached.
+_log = lru_cache(maxsize=4096)(np.log)
+_GRID_CACHE = 4096
+_GRIDS: dict[int, tuple[list[float], list[float], np.ndarray, np.ndarray]] = {}
 
 
 class Distribution(_Spec):
@@ -107,29 +116,77 @@ class Distribution(_Spec):
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         """Return one draw (or `size` draws) from the distribution, never negative, at most `cap`."""
+        if size is None:
+            return self._one(rng)
         k = self.kind
         if k == "fixed":
-            x = np.full(size or 1, self.value, dtype=float)
+            x = np.full(size, self.value, dtype=float)
         elif k == "exponential":
-            x = rng.exponential(self.mean, size or 1)
+            x = rng.exponential(self.mean, size)
         elif k == "lognormal":
-            x = rng.lognormal(np.log(self.median), self.sigma, size or 1)
+            x = rng.lognormal(np.log(self.median), self.sigma, size)
         elif k == "gamma":
-            x = rng.gamma(self.shape, self.scale, size or 1)
+            x = rng.gamma(self.shape, self.scale, size)
         elif k == "weibull":
-            x = self.scale * rng.weibull(self.shape, size or 1)
+            x = self.scale * rng.weibull(self.shape, size)
         elif k == "normal":
-            x = np.maximum(rng.normal(self.mean, self.sd, size or 1), 0.0)
+            x = np.maximum(rng.normal(self.mean, self.sd, size), 0.0)
         elif k == "uniform":
-            x = rng.uniform(self.low, self.high, size or 1)
+            x = rng.uniform(self.low, self.high, size)
         elif k == "beta":
-            x = rng.beta(self.a, self.b, size or 1)
+            x = rng.beta(self.a, self.b, size)
         else:
-            q = np.asarray(self.quantiles, dtype=float)
-            x = np.interp(rng.uniform(0, 1, size or 1), np.linspace(0, 1, len(q)), q)
+            grid, q = self._grid()
+            x = np.interp(rng.uniform(0, 1, size), grid, q)
         if self.cap is not None:
             x = np.minimum(x, self.cap)
-        return x if size is not None else float(x[0])
+        return x
+
+    def _one(self, rng: np.random.Generator) -> float:
+        # The engine draws one value at a time, hundreds of thousands of times a run: scalar draws skip the
+        # size-1 arrays. numpy's scalar and size-1 draws consume the generator alike, so the draws are the same
+        # as `sample(rng, 1)[0]` (tests/test_simulation_spec.py compares the sequences for every kind).
+        k = self.kind
+        if k == "fixed":
+            x = float(self.value)
+        elif k == "exponential":
+            x = rng.exponential(self.mean)
+        elif k == "lognormal":
+            x = rng.lognormal(self._log_median(), self.sigma)
+        elif k == "gamma":
+            x = rng.gamma(self.shape, self.scale)
+        elif k == "weibull":
+            x = self.scale * rng.weibull(self.shape)
+        elif k == "normal":
+            x = rng.normal(self.mean, self.sd)
+            x = x if x > 0.0 else 0.0
+        elif k == "uniform":
+            x = rng.uniform(self.low, self.high)
+        elif k == "beta":
+            x = rng.beta(self.a, self.b)
+        else:
+            grid, q = self._grid()
+            x = np.interp(rng.uniform(0, 1), grid, q)
+        cap = self.cap
+        if cap is not None and x > cap:
+            x = cap
+        return float(x)
+
+    def _log_median(self) -> float:
+        return _log(self.median)
+
+    def _grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the evenly spaced probabilities and the quantiles as arrays, built once per quantile list."""
+        quantiles = self.quantiles
+        found = _GRIDS.get(id(quantiles))
+        # The entry keeps the list, so its id cannot be reused while the entry exists; the copy catches a list
+        # changed in place.
+        if found is None or found[0] is not quantiles or found[1] != quantiles:
+            if len(_GRIDS) >= _GRID_CACHE:
+                _GRIDS.clear()
+            q = np.asarray(quantiles, dtype=float)
+            found = _GRIDS[id(quantiles)] = (quantiles, list(quantiles), np.linspace(0, 1, len(q)), q)
+        return found[2], found[3]
 
     def mean_value(self) -> float:
         """Return the mean of the distribution (before the cap), in its unit."""
@@ -248,6 +305,22 @@ class Activity(_Spec):
     duration: Distribution = Field(default_factory=lambda: fixed(0.0), description="processing, seconds")
     delay: Distribution | None = Field(None, description="waiting before it not caused by resources, seconds")
     automated: bool = Field(False, description="done by a system: no manual touch, no resource needed")
+    role_by: list[str] | None = Field(None, description="case attributes ('site' too) whose values choose the role")
+    roles: dict[str, str] | None = Field(None, description="the role_by values joined by ' · ' -> role; a case "
+                                                           "with other values goes to `role`")
+
+    @model_validator(mode="after")
+    def _role_by(self) -> Activity:
+        if bool(self.role_by) != bool(self.roles):
+            raise ValueError(f"activity {self.name}: give both role_by and roles, or neither")
+        return self
+
+    def role_for(self, attributes: dict[str, Any], site: str | None = None) -> str | None:
+        """Return the role that does this activity for a case with these attributes at `site`."""
+        if not self.roles:
+            return self.role
+        key = ROLE_KEY_SEPARATOR.join(str(site if a == "site" else attributes.get(a)) for a in self.role_by)
+        return self.roles.get(key, self.role)
 
 
 class Condition(_Spec):
@@ -496,9 +569,16 @@ class Model(_Spec):
         known = set(names) | {END}
         roles = {r.name for r in self.roles}
         calendars = {c.name for c in self.calendars}
+        drawn = {c.name for c in self.attributes if c.number is None} | {"site"}
         for a in self.activities:
             if a.role is not None and a.role not in roles:
                 raise ValueError(f"activity {a.name}: unknown role {a.role}")
+            for r in sorted(set((a.roles or {}).values()) - roles):
+                raise ValueError(f"activity {a.name}: unknown role {r}")
+            # Only attributes every simulated case draws can choose a role; an amount would need thresholds.
+            for attr in a.role_by or []:
+                if attr not in drawn:
+                    raise ValueError(f"activity {a.name}: role_by {attr} is not a categorical case attribute")
         for r in self.roles:
             if r.calendar is not None and r.calendar not in calendars:
                 raise ValueError(f"role {r.name}: unknown calendar {r.calendar}")

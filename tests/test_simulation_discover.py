@@ -324,9 +324,80 @@ def test_demo_supplier_invoices(demo_org):
     for name in ("Post goods receipt", "Reset to draft"):
         assert model.activity(name).delay is not None and "(hidden)" in model.notes[f"activity {name}"]
     assert model.activity("Code to cost centre").delay is None
-    heads = next(c for c in model.calendars if c.name == model.role("department head").calendar)
+    # Each department head approves only their own department's invoices (but as a deputy): one role each.
+    surgery = model.role("department head · Surgery · Westerhaven Central Hospital")
+    heads = next(c for c in model.calendars if c.name == surgery.calendar)
     assert {(s.start, s.end) for s in heads.shifts} == {("08:00", "09:00"), ("16:00", "17:00")}
     assert Model.from_yaml(model.to_yaml()) == model
     # Service requests carry a priority: the SLA targets come from the KPI configuration.
     service = discover(path, "service_requests", timezone=manifest["period"]["timezone"])
     assert service.sla is not None and service.sla.attribute == "priority" and service.sla.targets_h["P1"] == 4.0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Roles whose work is partitioned by a case attribute
+
+APPROVERS = {"Radiology": "Dee", "Surgery": "Eve"}
+
+
+@pytest.fixture(scope="module")
+def by_department(tmp_path_factory: pytest.TempPathFactory) -> Model:
+    """The generated log with a department per case whose approvals only that department's approver does, but for
+    a few stand-ins (3% of Dee's approvals done by Eve)."""
+    events, cases = generate_log(seed=5)
+    rng = np.random.default_rng(9)
+    cases["department"] = np.where(rng.random(len(cases)) < 0.6, "Radiology", "Surgery")
+    department = dict(zip(cases.case_id, cases.department, strict=True))
+    approve = events.activity == "Approve"
+    own = events.case_id.map(department).map(APPROVERS)
+    stand_in = (own == "Dee") & (rng.random(len(events)) < 0.03)
+    events.loc[approve, "resource"] = np.where(stand_in[approve], "Eve", own[approve])
+    path = write_workspace(tmp_path_factory.mktemp("departments") / "ws.duckdb", events, cases)
+    con = connect(path)
+    try:
+        con.register("dept_in", cases[["case_id", "department"]])
+        con.execute("UPDATE cases c SET department = d.department FROM dept_in d WHERE c.case_id = d.case_id")
+    finally:
+        con.close()
+    return discover(path, "invoices")
+
+
+def test_a_role_partitioned_by_department_is_split_and_routed_by_it(by_department: Model):
+    m = by_department
+    names = {r.name for r in m.roles}
+    assert "manager" not in names and {"manager · Radiology", "manager · Surgery"} <= names
+    for dept, person in APPROVERS.items():
+        role = m.role(f"manager · {dept}")
+        assert (role.headcount, role.people) == (1, [person])
+        assert role.calendar is not None
+    # The clerks work on every department's cases at both sites: one role.
+    assert m.role("clerk").headcount == 3
+    approve = m.activity("Approve")
+    assert approve.role_by == ["department"]
+    assert approve.roles == {"Radiology": "manager · Radiology", "Surgery": "manager · Surgery"}
+    assert approve.role_for({"department": "Surgery"}) == "manager · Surgery"
+    assert m.activity("Check").roles is None
+    assert "manager by department into 2 roles" in m.notes["roles by case attribute"]
+    assert Model.from_yaml(m.to_yaml()) == m
+
+
+def test_simulated_cases_go_to_their_departments_role(by_department: Model):
+    from simulation.engine import simulate
+
+    model = by_department.model_copy(update={"horizon_days": 28.0, "warmup_days": 0.0})
+    run = simulate(model, seed=2)
+    approvals = run.events[run.events.activity == "Approve"].merge(run.cases[["case_id", "department"]],
+                                                                      on="case_id")
+    assert len(approvals) > 50
+    assert (approvals.resource == approvals.department.map(APPROVERS)).all()
+
+
+def test_routing_by_attribute_is_validated():
+    from pydantic import ValidationError
+
+    from simulation.spec import Activity
+
+    with pytest.raises(ValidationError, match="both role_by and roles"):
+        Activity(name="A", role="x", roles={"a": "x"})
+    assert Activity(name="A", role="x", role_by=["site", "d"], roles={"N · a": "y"}).role_for({"d": "a"}, "N") == "y"
+    assert Activity(name="A", role="x", role_by=["d"], roles={"a": "y"}).role_for({"d": "b"}) == "x"
