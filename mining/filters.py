@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -70,6 +71,33 @@ def in_selection(filters: Filters, column: str = "case_id", key: str = "case_id"
     return "true" if is_unfiltered(filters) else f"{column} IN (SELECT {key} FROM selected)"
 
 
+def _window_conditions(filters: Filters, bind: Callable[[str, object], str], prefix: str = "") -> list[str]:
+    """Return the conditions of the time window on the columns case_start and case_end (with `prefix`)."""
+    if filters.time_from is None and filters.time_to is None:
+        return []
+    # active: the case's span [start, end] overlaps [from, to)
+    first, last = {"started": ("case_start", "case_start"), "ended": ("case_end", "case_end"),
+                   "active": ("case_end", "case_start")}[filters.time_mode]
+    where = [f"{prefix}{first} >= {bind('f_from', filters.time_from)}"] if filters.time_from is not None else []
+    if filters.time_to is not None:
+        where.append(f"{prefix}{last} < {bind('f_to', filters.time_to)}")
+    return where
+
+
+def _attribute_conditions(filters: Filters, bind: Callable[[str, object], str]) -> list[str]:
+    """Return the conditions on the case attributes, on the `cases` row aliased c."""
+    where = []
+    for i, (key, value) in enumerate(sorted(filters.attributes.items())):
+        v = bind(f"f_value_{i}", value)
+        if key in TYPED_CASE_COLUMNS:
+            where.append(f"c.{key} = {v}")
+        else:
+            # A quoted JSON path reads the key literally, whatever characters ('.', '$', quotes) it holds.
+            k = bind(f"f_key_{i}", key)
+            where.append(f"""json_extract_string(c.attributes, '$."' || replace({k}, '"', '\\"') || '"') = {v}""")
+    return where
+
+
 def indexed_selection(filters: Filters, cases: str, variants: str) -> tuple[str, dict]:
     """Like `case_selection`, on a case index (mining.cases.case_index: the names of its `cases` and `variants`
     tables): every criterion but the attributes is then a condition on one row per case or per variant. It
@@ -81,19 +109,8 @@ def indexed_selection(filters: Filters, cases: str, variants: str) -> tuple[str,
         params[name] = value
         return f"${name}"
 
-    lo = bind("f_from", filters.time_from) if filters.time_from is not None else None
-    hi = bind("f_to", filters.time_to) if filters.time_to is not None else None
-    first, last = {"started": ("case_start", "case_start"), "ended": ("case_end", "case_end"),
-                   "active": ("case_end", "case_start")}[filters.time_mode]
-    where += [f"s.{first} >= {lo}"] if lo else []
-    where += [f"s.{last} < {hi}"] if hi else []
-    for i, (key, value) in enumerate(sorted(filters.attributes.items())):
-        v = bind(f"f_value_{i}", value)
-        if key in TYPED_CASE_COLUMNS:
-            where.append(f"c.{key} = {v}")
-        else:
-            k = bind(f"f_key_{i}", key)
-            where.append(f"""json_extract_string(c.attributes, '$."' || replace({k}, '"', '\\"') || '"') = {v}""")
+    where += _window_conditions(filters, bind, "s.")
+    where += _attribute_conditions(filters, bind)
     if filters.activities_present:
         where.append(f"list_has_all(v.activities, {bind('f_present', filters.activities_present)}::VARCHAR[])")
     if filters.activities_absent:
@@ -139,26 +156,8 @@ def case_selection(filters: Filters) -> tuple[str, dict]:
     if (filters.time_from is not None or filters.time_to is not None or filters.duration_min_s is not None
             or filters.duration_max_s is not None):
         aggregates += span
-    if filters.time_from is not None or filters.time_to is not None:
-        lo = bind("f_from", filters.time_from) if filters.time_from is not None else None
-        hi = bind("f_to", filters.time_to) if filters.time_to is not None else None
-        if filters.time_mode == "started":
-            where += [f"case_start >= {lo}"] if lo else []
-            where += [f"case_start < {hi}"] if hi else []
-        elif filters.time_mode == "ended":
-            where += [f"case_end >= {lo}"] if lo else []
-            where += [f"case_end < {hi}"] if hi else []
-        else:  # active: the case's span [start, end] overlaps [from, to)
-            where += [f"case_end >= {lo}"] if lo else []
-            where += [f"case_start < {hi}"] if hi else []
-    for i, (key, value) in enumerate(sorted(filters.attributes.items())):
-        v = bind(f"f_value_{i}", value)
-        if key in TYPED_CASE_COLUMNS:
-            where.append(f"c.{key} = {v}")
-        else:
-            # A quoted JSON path reads the key literally, whatever characters ('.', '$', quotes) it holds.
-            k = bind(f"f_key_{i}", key)
-            where.append(f"""json_extract_string(c.attributes, '$."' || replace({k}, '"', '\\"') || '"') = {v}""")
+    where += _window_conditions(filters, bind)
+    where += _attribute_conditions(filters, bind)
     if filters.activities_present:
         # One plain boolean aggregate per activity: far cheaper than collecting the case's activities in a list.
         for i, name in enumerate(dict.fromkeys(filters.activities_present)):
