@@ -195,25 +195,24 @@ cols[2].metric("Manual activities", len(manual))
 cols[3].metric("People", sum(r.headcount for r in model.roles), help=f"In {len(model.roles)} roles.")
 cols[4].metric("Horizon", f"{model.horizon_days:,.0f} days", help=f"Warm-up: {model.warmup_days:g} days.")
 
-left, right = st.columns([3, 2])
-with left:
-    roles = pd.DataFrame([{"role": r.name, "headcount": r.headcount, "calendar": r.calendar or "always",
-                           "hourly cost": r.hourly_cost, "absent": r.absence_share} for r in model.roles])
-    if roles.empty:
-        st.caption("No roles: every activity is done by a system.")
-    else:
-        st.dataframe(roles, hide_index=True, column_config={
-            "hourly cost": st.column_config.NumberColumn(format="%.2f"),
-            "absent": st.column_config.NumberColumn("absent", format="percent",
-                                                    help="Share of working days a person is absent.")})
-with right:
-    work = pd.DataFrame([{"role": a.role, "activity": a.name, "minutes": a.duration.mean_value() / 60}
-                         for a in manual])
-    if not work.empty:
-        st.altair_chart(alt.Chart(work).mark_bar().encode(
-            x=alt.X("minutes:Q", title="mean processing (minutes)"), y=alt.Y("activity:N", title=None, sort="-x"),
-            color=alt.Color("role:N", scale=alt.Scale(scheme=COLORS)),
-            tooltip=["activity", "role", alt.Tooltip("minutes:Q", format=".1f")]), width="stretch")
+roles = pd.DataFrame([{"role": r.name, "headcount": r.headcount, "calendar": r.calendar or "always",
+                       "hourly cost": r.hourly_cost, "absent": r.absence_share} for r in model.roles])
+if roles.empty:
+    st.caption("No roles: every activity is done by a system.")
+else:
+    st.dataframe(roles, hide_index=True, column_config={
+        "hourly cost": st.column_config.NumberColumn(format="%.2f"),
+        "absent": st.column_config.NumberColumn("absent", format="percent",
+                                                help="Share of working days a person is absent.")})
+work = pd.DataFrame([{"role": a.role, "activity": a.name, "minutes": a.duration.mean_value() / 60}
+                     for a in manual])
+if not work.empty:
+    # Full width: activity names are long, and a side column cut them off.
+    st.altair_chart(alt.Chart(work, height=alt.Step(22)).mark_bar().encode(
+        x=alt.X("minutes:Q", title="mean processing (minutes)"),
+        y=alt.Y("activity:N", title=None, sort="-x", axis=alt.Axis(labelLimit=360, labelOverlap=False)),
+        color=alt.Color("role:N", scale=alt.Scale(scheme=COLORS), legend=alt.Legend(labelLimit=360)),
+        tooltip=["activity", "role", alt.Tooltip("minutes:Q", format=".1f")]), width="stretch")
 with st.expander("How discovery found each part"):
     st.markdown("\n".join(f"- **{k}**: {v}" for k, v in model.notes.items()) or "No notes.")
 st.download_button("Download the model (YAML)", model.to_yaml(), file_name=f"{chosen}-model.yaml",
