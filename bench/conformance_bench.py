@@ -30,18 +30,16 @@ Results go to stdout and to bench/out/conformance_bench-<N>-d<share>.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import pickle
-import resource
 import statistics
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
+
+from measure import peak_rss_mb, quiet
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -50,18 +48,6 @@ MARK = "BENCH_RESULT "
 PROCESS = "p2p"
 CONTENDERS = ["twinflow-token", "pm4py-token", "twinflow-alignments", "pm4py-alignments"]
 PAIRS = {"alignments": ("twinflow-alignments", "pm4py-alignments"), "token": ("twinflow-token", "pm4py-token")}
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-@contextlib.contextmanager
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            yield
 
 
 def _paths(events: int, seed: int, share: float) -> dict[str, Path]:
@@ -123,7 +109,7 @@ def prepare(events: int, seed: int, share: float) -> dict:
         n_events, n_cases = con.execute("SELECT count(*), count(DISTINCT case_id) FROM events WHERE process = ?",
                                         [PROCESS]).fetchall()[0]
         if not paths["model"].exists():
-            with _quiet():
+            with quiet():
                 model = reference_model(con, Filters(process=PROCESS), noise=0.2)
             paths["model"].write_bytes(pickle.dumps((model.net, model.im, model.fm)))
     finally:
@@ -139,7 +125,7 @@ def prepare(events: int, seed: int, share: float) -> dict:
 def run_child(contender: str, workspace: Path, model_file: Path, out: Path) -> dict:
     """Time one contender and write its per-case fitness (case_id, fitness) to `out` as CSV."""
     sys.path.insert(0, str(ROOT))
-    with _quiet():
+    with quiet():
         import pandas as pd
         import pm4py  # noqa: F401 - imported before timing, like the twinflow side imports mining
 
@@ -150,13 +136,13 @@ def run_child(contender: str, workspace: Path, model_file: Path, out: Path) -> d
     con = connect(workspace, read_only=True)
     info: dict = {"contender": contender}
     if contender.startswith("twinflow"):
-        baseline = _peak_rss_mb()
+        baseline = peak_rss_mb()
         method = "alignments" if contender.endswith("alignments") else "token_replay"
         started = time.perf_counter()
-        with _quiet():
+        with quiet():
             result = conformance(con, Filters(process=PROCESS), (net, im, fm), method)
         seconds = time.perf_counter() - started
-        peak = _peak_rss_mb()
+        peak = peak_rss_mb()
         per_case = result.cases[["case_id", "fitness"]]
         info.update(variants=len(result.variants), fitness=result.fitness, fit_share=result.fit_share,
                     aligned_variants=int(result.variants.aligned.sum()))
@@ -165,9 +151,9 @@ def run_child(contender: str, workspace: Path, model_file: Path, out: Path) -> d
             SELECT case_id AS "case:concept:name", activity AS "concept:name", end_time AS "time:timestamp"
             FROM events WHERE process = ? ORDER BY case_id, end_time, start_time, event_id
         """, [PROCESS]).df()
-        baseline = _peak_rss_mb()
+        baseline = peak_rss_mb()
         started = time.perf_counter()
-        with _quiet():
+        with quiet():
             if contender == "pm4py-alignments":
                 out_list = pm4py.conformance_diagnostics_alignments(df, net, im, fm, show_progress_bar=False)
                 key = "fitness"
@@ -176,7 +162,7 @@ def run_child(contender: str, workspace: Path, model_file: Path, out: Path) -> d
                     df, net, im, fm, opt_parameters={"show_progress_bar": False})
                 key = "trace_fitness"
         seconds = time.perf_counter() - started
-        peak = _peak_rss_mb()
+        peak = peak_rss_mb()
         # pm4py returns one result per case in the order of a pandas groupby on the case id.
         ids = df.groupby("case:concept:name", sort=True).size().index
         per_case = pd.DataFrame({"case_id": ids, "fitness": [r[key] for r in out_list]})

@@ -39,20 +39,17 @@ use every core (DuckDB runs one thread per core).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
-import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
+
+from measure import busy_cpu_s, own_cpu_s, peak_rss_mb, quiet, ratio, status_mb, system_info
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -76,36 +73,9 @@ PAIRS = {"csv": ("twinflow-csv", "pandas-pm4py-csv"), "xes": ("twinflow-xes", "p
 # Child side: one contender, one import, one JSON line.
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _status_mb(field: str) -> float:
-    """A memory field of /proc/self/status (VmRSS: current, VmHWM: peak of this process image), in MB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _cpu_seconds() -> tuple[float, float]:
     """(CPU seconds all processes have used since boot, CPU seconds this process has used)."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return busy / os.sysconf("SC_CLK_TCK"), own.ru_utime + own.ru_stime
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Swallow pm4py's banner, warnings and progress output."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            yield
+    return busy_cpu_s(), own_cpu_s()
 
 
 def run_child(contender: str, path: Path, workspace: Path | None, phases: bool) -> dict:
@@ -127,13 +97,13 @@ def run_child(contender: str, path: Path, workspace: Path | None, phases: bool) 
             marks.append((time.perf_counter(), message.replace(f" {path.name}", "")))
 
         info["versions"] = {"twinflow": ingest.__version__, "duckdb": duckdb.__version__}
-        baseline_peak, baseline_rss = _peak_rss_mb(), _status_mb("VmRSS")
+        baseline_peak, baseline_rss = peak_rss_mb(), status_mb("VmRSS")
         cpu_before = _cpu_seconds()
         started = time.perf_counter()
         result = import_file(path, options, workspace=workspace, progress=progress if phases else None)
         seconds = time.perf_counter() - started
         cpu_after = _cpu_seconds()
-        peak = _peak_rss_mb()
+        peak = peak_rss_mb()
         con = duckdb.connect(str(workspace), read_only=True)
         events = con.execute("SELECT count(*) FROM events WHERE process = ?", [PROCESS]).fetchall()[0][0]
         cases = con.execute("SELECT count(*) FROM cases WHERE process = ?", [PROCESS]).fetchall()[0][0]
@@ -144,12 +114,12 @@ def run_child(contender: str, path: Path, workspace: Path | None, phases: bool) 
         if phases:
             info["phases"] = _phase_table(started, marks, started + seconds)
     else:
-        with _quiet():
+        with quiet():
             import pandas as pd
             import pm4py
         info["versions"] = {"pm4py": pm4py.__version__, "pandas": pd.__version__}
-        baseline_peak, baseline_rss = _peak_rss_mb(), _status_mb("VmRSS")
-        with _quiet():
+        baseline_peak, baseline_rss = peak_rss_mb(), status_mb("VmRSS")
+        with quiet():
             cpu_before = _cpu_seconds()
             started = time.perf_counter()
             if contender == "pm4py-xes":
@@ -160,7 +130,7 @@ def run_child(contender: str, path: Path, workspace: Path | None, phases: bool) 
                                                timestamp_key="timestamp")
             seconds = time.perf_counter() - started
             cpu_after = _cpu_seconds()
-        peak = _peak_rss_mb()
+        peak = peak_rss_mb()
         info.update(rows=len(frame), cases=int(frame["case:concept:name"].nunique()),
                     timestamp_dtype=str(frame["time:timestamp"].dtype))
         if kind == "xes":
@@ -170,7 +140,7 @@ def run_child(contender: str, path: Path, workspace: Path | None, phases: bool) 
     info.update(seconds=seconds, baseline_rss_mb=round(baseline_rss, 1),
                 baseline_peak_mb=round(baseline_peak, 1), peak_rss_mb=round(peak, 1),
                 delta_rss_mb=round(peak - baseline_peak, 1),
-                vm_hwm_mb=round(_status_mb("VmHWM"), 1), cpu_s=round(cpu_after[1] - cpu_before[1], 2),
+                vm_hwm_mb=round(status_mb("VmHWM"), 1), cpu_s=round(cpu_after[1] - cpu_before[1], 2),
                 # CPU time other processes used meanwhile: a sign that the run was disturbed.
                 other_cpu_s=round(max(0.0, cpu_after[0] - cpu_before[0] - (cpu_after[1] - cpu_before[1])), 2))
     return info
@@ -241,10 +211,6 @@ def summarise(contender: str, runs: list[dict], events: int) -> dict:
     }
 
 
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 2) if b > 0 else float("nan")
-
-
 def ratios(summary: dict[str, dict]) -> dict:
     """Per format: reference time / twinflow time (speed-up) and twinflow memory / reference memory."""
     out = {}
@@ -253,10 +219,10 @@ def ratios(summary: dict[str, dict]) -> dict:
             continue
         tw, ref = summary[tw_name], summary[ref_name]
         r = {
-            "speed_ratio": _ratio(ref["seconds_median"], tw["seconds_median"]),
-            "speed_ratio_best": _ratio(ref["seconds_best"], tw["seconds_best"]),
-            "peak_memory_ratio": _ratio(tw["peak_rss_mb"], ref["peak_rss_mb"]),
-            "delta_memory_ratio": _ratio(tw["delta_rss_mb"], ref["delta_rss_mb"]),
+            "speed_ratio": ratio(ref["seconds_median"], tw["seconds_median"]),
+            "speed_ratio_best": ratio(ref["seconds_best"], tw["seconds_best"]),
+            "peak_memory_ratio": ratio(tw["peak_rss_mb"], ref["peak_rss_mb"]),
+            "delta_memory_ratio": ratio(tw["delta_rss_mb"], ref["delta_rss_mb"]),
         }
         r["meets_aim"] = (r["speed_ratio"] >= 2 if kind == "csv"
                           else r["speed_ratio"] >= 1 and r["delta_memory_ratio"] < 1)
@@ -309,20 +275,6 @@ def markdown(summary: dict[str, dict], rat: dict, events: int, system: dict) -> 
             lines.append(f"| {s['label']} | {s['seconds_median']:.2f} | {s['events_per_s']:,} "
                          f"| {s['peak_rss_mb']:.0f} | {s['delta_rss_mb']:.0f} | {versus} |")
     return "\n".join(lines)
-
-
-def system_info() -> dict:
-    """Versions and machine, without importing the heavy packages into the parent (see the docstring)."""
-    from importlib.metadata import version
-
-    with open("/proc/meminfo") as f:
-        total_kb = int(f.readline().split()[1])
-    return {
-        "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-        "memory_gb": round(total_kb / 2**20, 1), "duckdb": version("duckdb"), "pandas": version("pandas"),
-        "pm4py": version("pm4py"), "pyarrow": version("pyarrow"), "lxml": version("lxml"),
-        "loadavg_before": os.getloadavg(),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -386,7 +338,7 @@ def generate_files(events: int, seed: int, kinds: tuple[str, ...]) -> dict[str, 
 
 
 def _bench(args: argparse.Namespace, files: dict[str, Path], kinds: tuple[str, ...], repeat: int) -> int:
-    system = system_info()
+    system = system_info("duckdb", "pandas", "pm4py", "pyarrow", "lxml")
     sizes = {k: round(p.stat().st_size / 2**20, 1) for k, p in files.items()}
     print("files: " + ", ".join(f"{p.name} ({sizes[k]} MB)" for k, p in files.items()))
     contenders = [c for k in kinds for c in PAIRS[k]]

@@ -57,19 +57,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
-import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
+
+from measure import busy_cpu_s, own_cpu_s, peak_rss_mb, quiet, ratio, status_mb, system_info
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -107,44 +105,12 @@ KPI_NAMES = ["cycle time (median)", "cycle time (mean)", "cycle time (p90)", "to
 # Child side.
 
 
-def _status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _busy_cpu_s() -> float:
-    """CPU seconds all processes have used since boot (all but idle and iowait)."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return own.ru_utime + own.ru_stime
-
-
-@contextlib.contextmanager
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            yield
-
-
 class Phases:
     """Times named phases and remembers how much CPU other processes used meanwhile."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self._busy, self._own = _busy_cpu_s(), _own_cpu_s()
+        self._busy, self._own = busy_cpu_s(), own_cpu_s()
 
     @contextlib.contextmanager
     def __call__(self, name: str):
@@ -153,7 +119,7 @@ class Phases:
         self.seconds[name] = round(time.perf_counter() - started, 3)
 
     def other_cpu_s(self) -> float:
-        return round(max(0.0, _busy_cpu_s() - self._busy - (_own_cpu_s() - self._own)), 2)
+        return round(max(0.0, busy_cpu_s() - self._busy - (own_cpu_s() - self._own)), 2)
 
 
 def kpi_config():
@@ -165,16 +131,16 @@ def kpi_config():
 
 
 def run_pm4py(path: Path) -> dict:
-    with _quiet():
+    with quiet():
         import numpy as np
         import pandas as pd
 
         sys._pm4py_welcome_shown = True
         import pm4py
     case, ts = "case:concept:name", "time:timestamp"
-    baseline = _status_mb("VmRSS")
+    baseline = status_mb("VmRSS")
     phases = Phases()
-    with _quiet():
+    with quiet():
         with phases("read_csv"):
             df = pd.read_csv(path)
         with phases("format_dataframe"):
@@ -255,7 +221,7 @@ def run_twinflow(path: Path | None, workspace: Path) -> dict:
 
     config = kpi_config()
     filters = Filters(process=PROCESS)
-    baseline = _status_mb("VmRSS")
+    baseline = status_mb("VmRSS")
     phases = Phases()
     if path is not None:
         with phases("import_file"):
@@ -295,8 +261,8 @@ def run_twinflow(path: Path | None, workspace: Path) -> dict:
 def _finish(name: str, phases: Phases, baseline: float, other: float, digest: dict) -> dict:
     return {
         "contender": name, "phases": phases.seconds, "seconds": round(sum(phases.seconds.values()), 3),
-        "baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(_status_mb("VmHWM"), 1),
-        "ru_maxrss_mb": round(_peak_rss_mb(), 1), "other_cpu_s": other, "digest": digest,
+        "baseline_rss_mb": round(baseline, 1), "peak_rss_mb": round(status_mb("VmHWM"), 1),
+        "ru_maxrss_mb": round(peak_rss_mb(), 1), "other_cpu_s": other, "digest": digest,
     }
 
 
@@ -351,7 +317,7 @@ def run_filters(workspace: Path, runs: int) -> dict:
     con.close()
     return {"contender": "filters", "filters": results, "first_view_s": round(index_s, 3),
             "other_cpu_s": phases.other_cpu_s(),
-            "peak_rss_mb": round(_status_mb("VmHWM"), 1)}
+            "peak_rss_mb": round(status_mb("VmHWM"), 1)}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -385,10 +351,6 @@ def summarise(runs: list[dict]) -> dict:
             "baseline_rss_mb": runs[0]["baseline_rss_mb"],
             "other_cpu_s_max": max(r["other_cpu_s"] for r in runs),
             "quiet_runs": sum(r["other_cpu_s"] < QUIET_CPU_S for r in runs), "digest": runs[-1]["digest"]}
-
-
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 2) if b > 0 else float("nan")
 
 
 def agreement(summary: dict[str, dict]) -> list[str]:
@@ -455,11 +417,11 @@ def bench_size(events: int, args: argparse.Namespace) -> dict:
     summary = {c: summarise(runs[c]) for c in CONTENDERS}
     pm, tf, tw = summary["pm4py"], summary["twinflow-file"], summary["twinflow-workspace"]
     ratios = {
-        "speed_file": _ratio(pm["seconds_median"], tf["seconds_median"]),
-        "speed_workspace": _ratio(pm["seconds_median"], tw["seconds_median"]),
-        "memory_file": _ratio(tf["peak_rss_mb"], pm["peak_rss_mb"]),
-        "memory_workspace": _ratio(tw["peak_rss_mb"], pm["peak_rss_mb"]),
-        "variants": _ratio(pm["phases_median"]["get_variants"], tw["phases_median"][VARIANTS_PHASE]),
+        "speed_file": ratio(pm["seconds_median"], tf["seconds_median"]),
+        "speed_workspace": ratio(pm["seconds_median"], tw["seconds_median"]),
+        "memory_file": ratio(tf["peak_rss_mb"], pm["peak_rss_mb"]),
+        "memory_workspace": ratio(tw["peak_rss_mb"], pm["peak_rss_mb"]),
+        "variants": ratio(pm["phases_median"]["get_variants"], tw["phases_median"][VARIANTS_PHASE]),
     }
     result = {"events": events, "file_mb": round(csv.stat().st_size / 2**20, 1) if csv.exists() else None,
               "workspace_mb": workspace_mb, "summary": summary, "ratios": ratios, "runs": runs,
@@ -540,16 +502,6 @@ def markdown(results: list[dict], system: dict) -> str:
     return "\n".join(lines)
 
 
-def system_info() -> dict:
-    from importlib.metadata import version
-
-    with open("/proc/meminfo") as f:
-        total_kb = int(f.readline().split()[1])
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "memory_gb": round(total_kb / 2**20, 1), "duckdb": version("duckdb"), "pandas": version("pandas"),
-            "pm4py": version("pm4py"), "loadavg_before": os.getloadavg()}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Mining benchmark: twinflow vs pm4py, end to end.")
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000], help="sizes of the generated logs")
@@ -575,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     OUT.mkdir(parents=True, exist_ok=True)
-    system = system_info()
+    system = system_info("duckdb", "pandas", "pm4py")
     results = [bench_size(n, args) for n in sorted(args.events)]
     system["loadavg_after"] = os.getloadavg()
     for r in results:
