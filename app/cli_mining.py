@@ -7,12 +7,13 @@ app/cli.py registers them; they call mining/ only.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -122,7 +123,10 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _connect(workspace: Path | None, process: str) -> duckdb.DuckDBPyConnection:
+@contextlib.contextmanager
+def _workspace(workspace: Path | None, process: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-only connection to the workspace holding `process`, closed afterwards; exit with a one-line
+    error when there is no such workspace or process."""
     path = workspace_path(workspace)
     if not path.exists():
         _fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
@@ -134,7 +138,10 @@ def _connect(workspace: Path | None, process: str) -> duckdb.DuckDBPyConnection:
     if process not in known:
         con.close()
         _fail(f"no process {process!r} in {path}; known: {', '.join(known) or 'none'}")
-    return con
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def emit(df: pd.DataFrame, fmt: Output, out_file: Path | None = None, title: str | None = None) -> None:
@@ -181,13 +188,11 @@ def map_command(
         _fail(f"--format must be dot, svg or png, not {fmt!r}")
     if fmt == "png" and out_file is None:
         _fail("PNG is binary: give --out FILE")
-    con = _connect(workspace, process)
-    try:
-        pm = mining.process_map(mining.dfg(con, filters), activities, paths, metric)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        con.close()
+    with _workspace(workspace, process) as con:
+        try:
+            pm = mining.process_map(mining.dfg(con, filters), activities, paths, metric)
+        except ValueError as exc:
+            _fail(str(exc))
     dot = mining.to_dot(pm)
     try:
         data = dot.encode() if fmt == "dot" else render(dot, fmt)
@@ -208,11 +213,8 @@ def variants_command(
     *, filters: mining.Filters,
 ) -> None:
     """List the most frequent variants with their cases, coverage and median duration."""
-    con = _connect(workspace, process)
-    try:
+    with _workspace(workspace, process) as con:
         found = mining.variants(con, filters, top=top)
-    finally:
-        con.close()
     emit(found, output, out_file, title=f"{process}: top variants")
 
 
@@ -229,14 +231,12 @@ def bottlenecks_command(
     """Print the bottleneck findings and the ranking of activities, transitions or resources by waiting."""
     if by not in ("activities", "transitions", "resources"):
         _fail(f"--by must be activities, transitions or resources, not {by!r}")
-    con = _connect(workspace, process)
-    try:
-        config = bottleneck_config(process, timezone).model_copy(update={"min_events": min_events})
-        found = mining.bottlenecks(con, filters, config)
-    except duckdb.Error as exc:
-        _fail(str(exc).splitlines()[0])
-    finally:
-        con.close()
+    with _workspace(workspace, process) as con:
+        try:
+            config = bottleneck_config(process, timezone).model_copy(update={"min_events": min_events})
+            found = mining.bottlenecks(con, filters, config)
+        except duckdb.Error as exc:
+            _fail(str(exc).splitlines()[0])
     ranking: pd.DataFrame = getattr(found, by)
     if output is Output.table:
         for i, finding in enumerate(found.findings, 1):
@@ -252,11 +252,8 @@ def rework_command(
     *, filters: mining.Filters,
 ) -> None:
     """List the activities that are rework (repeats and corrections), most cases first."""
-    con = _connect(workspace, process)
-    try:
+    with _workspace(workspace, process) as con:
         found = mining.rework(con, filters)
-    finally:
-        con.close()
     emit(found, output, out_file, title=f"{process}: rework")
 
 
@@ -267,11 +264,8 @@ def kpis_command(
     *, filters: mining.Filters,
 ) -> None:
     """Print the KPIs of the process (definitions: see the KPIs page or mining/kpis.py)."""
-    con = _connect(workspace, process)
-    try:
+    with _workspace(workspace, process) as con:
         found = kpis.kpi_summary(con, filters, kpis.default_config(process))
-    finally:
-        con.close()
     emit(found, output, out_file, title=f"{process}: KPIs")
 
 
@@ -286,15 +280,12 @@ def compliance_command(
     rules = compliance.DEFAULT_RULES.get(process, [])
     if not rules:
         _fail(f"no compliance rules are configured for {process!r}")
-    con = _connect(workspace, process)
-    try:
+    with _workspace(workspace, process) as con:
         if violations:
             found = pd.concat([compliance.check(con, filters, r).assign(rule=r.name) for r in rules],
                               ignore_index=True)
         else:
             found = compliance.compliance_summary(con, filters, rules)
-    finally:
-        con.close()
     emit(found, output, out_file, title=f"{process}: compliance")
 
 
@@ -305,11 +296,8 @@ def automation_command(
     *, filters: mining.Filters,
 ) -> None:
     """Rank the activities as automation candidates: value, feasibility, control class and the reason."""
-    con = _connect(workspace, process)
-    try:
+    with _workspace(workspace, process) as con:
         found = automation_candidates(con, filters, default_automation_config(process))
-    finally:
-        con.close()
     if output is Output.table:
         found = found[["rank", "activity", "recommendation", "control_class", "value", "feasibility", "reason"]]
     emit(found, output, out_file, title=f"{process}: automation candidates")
@@ -335,16 +323,14 @@ def conformance_command(
         _fail(f"--model must be a .bpmn or .pnml file, not {model.name}")
     if model is not None and not model.is_file():
         _fail(f"no model file {model}")
-    con = _connect(workspace, process)
-    try:
-        if model is None:
-            result = conformance_to_discovered(con, filters, noise, method)
-        else:
-            result = conformance_to_file(con, filters, model.read_bytes(), model.suffix.lower()[1:], method)
-    except Exception as exc:  # noqa: BLE001 - an unusable model or an empty selection, as one line
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    finally:
-        con.close()
+    with _workspace(workspace, process) as con:
+        try:
+            if model is None:
+                result = conformance_to_discovered(con, filters, noise, method)
+            else:
+                result = conformance_to_file(con, filters, model.read_bytes(), model.suffix.lower()[1:], method)
+        except Exception as exc:  # noqa: BLE001 - an unusable model or an empty selection, as one line
+            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if cases:
         emit(result.cases, output, out_file, title=f"{process}: fitness per case")
         return
