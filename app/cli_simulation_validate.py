@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.cli_mining import Format, Output, Process, WorkspaceOpt, _connect, _fail, emit, err, out
+from app.cli_mining import Format, Output, Process, WorkspaceOpt, _fail, _workspace, emit, err, out
 
 
 def _progress() -> Progress:
@@ -44,18 +44,16 @@ def validate_command(
         _fail(f"--test-share must be between 0 and 1, not {test_share}")
     if replications < 1:
         _fail(f"--replications must be at least 1, not {replications}")
-    con = _connect(workspace, process)
-    try:
-        with _progress() as bar:
-            task = bar.add_task("validating", total=1.0)
-            result = validate(con, process, test_share=test_share, replications=replications, seed=seed,
-                              timezone=timezone,
-                              progress=lambda f, m: bar.update(task, completed=f, description=m))
-    except (ValueError, duckdb.Error) as exc:
-        _fail(str(exc).splitlines()[0])
-        raise  # unreachable: _fail exits
-    finally:
-        con.close()
+    with _workspace(workspace, process) as con:
+        try:
+            with _progress() as bar:
+                task = bar.add_task("validating", total=1.0)
+                result = validate(con, process, test_share=test_share, replications=replications, seed=seed,
+                                  timezone=timezone,
+                                  progress=lambda f, m: bar.update(task, completed=f, description=m))
+        except (ValueError, duckdb.Error) as exc:
+            _fail(str(exc).splitlines()[0])
+            raise  # unreachable: _fail exits
     table = result.measures[["measure", "unit", "twin_mean", "twin_sd", "naive", "twin_better"]]
     if output is Output.table:
         for note in result.notes:
