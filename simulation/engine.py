@@ -228,6 +228,7 @@ class _Case:
     completed: bool = False
     stopped: str | None = None  # "dead letter" or "loop guard"
     end: float | None = None
+    last: str = START  # the activity performed last, which keys the delay before the next
 
 
 class _Arrivals:
@@ -680,7 +681,9 @@ class _Simulation:
     def perform(self, case: _Case, rng: np.random.Generator, name: str) -> Generator[simpy.Event, Any, bool]:
         """Do one activity of the case (its delay, schedule and policy included); return False to stop the case."""
         env, activity = self.env, self.activities[name]
-        delay = float(activity.delay.sample(rng)) if activity.delay is not None else 0.0
+        waits = activity.delay_for(case.last)
+        case.last = name
+        delay = float(waits.sample(rng)) if waits is not None else 0.0
         duration = float(activity.duration.sample(rng))
         if delay > 0:
             yield env.timeout(delay)

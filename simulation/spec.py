@@ -304,6 +304,9 @@ class Activity(_Spec):
     role: str | None = None
     duration: Distribution = Field(default_factory=lambda: fixed(0.0), description="processing, seconds")
     delay: Distribution | None = Field(None, description="waiting before it not caused by resources, seconds")
+    delay_after: dict[str, Distribution] | None = Field(
+        None, description="preceding activity (START for a case's first) -> the delay before it after that one, "
+                          "in place of `delay` (a customer answers a call days later, but not a form), seconds")
     automated: bool = Field(False, description="done by a system: no manual touch, no resource needed")
     role_by: list[str] | None = Field(None, description="case attributes ('site' too) whose values choose the role")
     roles: dict[str, str] | None = Field(None, description="the role_by values joined by ' · ' -> role; a case "
@@ -314,6 +317,12 @@ class Activity(_Spec):
         if bool(self.role_by) != bool(self.roles):
             raise ValueError(f"activity {self.name}: give both role_by and roles, or neither")
         return self
+
+    def delay_for(self, after: str) -> Distribution | None:
+        """Return the delay distribution (seconds) before this activity when it follows `after`; None for none."""
+        if self.delay_after and after in self.delay_after:
+            return self.delay_after[after]
+        return self.delay
 
     def role_for(self, attributes: dict[str, Any], site: str | None = None) -> str | None:
         """Return the role that does this activity for a case with these attributes at `site`."""
@@ -579,6 +588,8 @@ class Model(_Spec):
             for attr in a.role_by or []:
                 if attr not in drawn:
                     raise ValueError(f"activity {a.name}: role_by {attr} is not a categorical case attribute")
+            for after in sorted(set(a.delay_after or {}) - (set(names) | {START})):
+                raise ValueError(f"activity {a.name}: delay after unknown activity {after}")
         for r in self.roles:
             if r.calendar is not None and r.calendar not in calendars:
                 raise ValueError(f"role {r.name}: unknown calendar {r.calendar}")

@@ -129,6 +129,25 @@ def test_routing_follows_decisions_and_the_loop_guard_stops_endless_rework():
     assert kpis(run)["rework_rate"] == 1.0
 
 
+
+def test_the_delay_before_an_activity_can_depend_on_the_activity_before_it():
+    # A first call follows the form at once; a call after a call waits two days for the customer.
+    m = model(activities=[Activity(name="Form", role="clerk", duration=fixed(60)),
+                          Activity(name="Call", role="clerk", duration=fixed(60), delay=fixed(0),
+                                   delay_after={"Call": fixed(48 * HOUR)})],
+              decisions=[*chain("Form", "Call")[:2],
+                         Decision(after="Call", branches=[Branch(to="Call", probability=1)])],
+              roles=[Role(name="clerk", headcount=50)], max_visits=2)
+    run = simulate(m, seed=3)
+    assert run.events.groupby("case_id").size().eq(3).all()
+    ev = run.events.sort_values(["case_id", "start_time"])
+    gaps = hours(ev.groupby("case_id").start_time.diff() - pd.to_timedelta(60, unit="s")).dropna().round(6)
+    assert sorted(set(gaps)) == [0.0, 48.0]
+    assert (gaps == 48.0).sum() == run.cases.shape[0]
+    with pytest.raises(ValueError, match="delay after unknown activity Fax"):
+        model(activities=[Activity(name="Form", role="clerk", delay_after={"Fax": fixed(1)})],
+              decisions=chain("Form"))
+
 # ----------------------------------------------------------------------------------------------------------
 # Calendars
 
