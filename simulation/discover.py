@@ -47,7 +47,9 @@ from simulation.spec import (
     ScheduledAction,
     Shift,
     SlaTarget,
+    fixed,
 )
+from simulation.worktime import WorkingClock
 
 StartEstimation = Literal["auto", "none", "always"]
 Progress = Callable[[float, str], None]
@@ -74,9 +76,23 @@ RULE_MIN_CASES = 20
 STAFF_WINDOW_DAYS = 90
 WARMUP_CAP_DAYS = 30.0
 WAIT_KINDS_WITH_DELAY = ("system", "external", "scheduled")
-# Work for people whose wait is not a queue for this long (median, hours: about a working day; see _delays) has a
-# delay; shorter waits are left to the queues and calendars.
-HIDDEN_DELAY_H = 8.0
+# Work for people waits for something no queue explains (see _delays) when at least this share of its waiting is not
+# a queue and that part lasts this long on average (working hours of its role); shorter waits are left to the queues
+# and calendars. A preceding activity seen this often has a delay of its own.
+# When an activity starts (seconds): its estimated start, its recorded start, or its end (instantaneous); parameters
+# from _Discovery._start_rules.
+STARTED = """coalesce(CASE WHEN list_contains($est, activity) THEN est_start END,
+                      CASE WHEN list_contains($rec, activity) THEN start_time END, end_time)"""
+# Routing by visit: a repeated activity's next step depends on how often the case has done it (a customer called
+# once is called again more often than one called five times) when the visits differ this clearly; visits with
+# fewer events from them on pool with the one before.
+VISIT_MIN_EVENTS = 100
+VISIT_P_VALUE = 0.001
+VISIT_MIN_DIFFERENCE = 0.05
+MAX_VISIT_STAGES = 4
+HIDDEN_DELAY_SHARE = 0.5
+HIDDEN_DELAY_MIN_H = 1.0
+PAIR_MIN_EVENTS = 30
 # Arrivals: a month the log covers on fewer days has no month factor of its own; months without one take the level
 # the trend of the arrivals reaches at the end of the log, within these bounds of the covered months' mean.
 MONTH_MIN_DAYS = 14
@@ -209,6 +225,9 @@ class _Discovery:
         kcfg = kpi_config(process)
         self.kpi_config = kcfg
         self.systems = sorted(kcfg.system_resources)
+        # Delays found per preceding activity, and the activities whose delay counts working time only.
+        self.delay_after: dict[str, dict[str, Fit | None]] = {}
+        self.working_time_delay: set[str] = set()
 
     # -- orchestration ---------------------------------------------------------------------------------------
 
@@ -237,6 +256,8 @@ class _Discovery:
         self._classify()
         self._partition(attributes, arrivals.sites)
         roles, calendars = self._roles_and_calendars()
+        by_name = {c.name: c for c in calendars}
+        self.role_calendars = {r.name: by_name.get(r.calendar) for r in roles if r.calendar}
         self.progress(0.45, "processing times")
         self._estimate_starts(calendars)
         policies = self._batches()
@@ -857,53 +878,47 @@ class _Discovery:
     def _delays(self) -> dict[str, Fit]:
         self.con.execute(f"""
             CREATE TEMP TABLE {self.wt} AS
-            SELECT case_id, event_id, activity, prev_activity, resource, role, end_time, prev_end AS ready, sys,
+            SELECT case_id, event_id, activity, prev_activity, resource, role, grp, end_time, prev_end AS ready, sys,
                    s AS started, res_prev_end, greatest(epoch(s - prev_end), 0) / 3600.0 AS wait_h
-            FROM (SELECT *, coalesce(CASE WHEN list_contains($est, activity) THEN est_start END,
-                                     CASE WHEN list_contains($rec, activity) THEN start_time END,
-                                     end_time) AS s
-                  FROM {self.ev} WHERE prev_end IS NOT NULL)
-        """, {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
-              "rec": [a for a, r in self.start_rule.items() if r == "recorded"]}).fetchall()
+            FROM (SELECT *, {STARTED} AS s FROM {self.ev} WHERE prev_end IS NOT NULL)
+        """, self._start_rules()).fetchall()
         config = bottleneck_config(self.process, self.tz).model_copy(update={"system_resources": self.systems})
         kinds = wait_kinds(self.con, self.wt, self.process, config)
         self.wait_kind = dict(zip(kinds.activity, kinds.wait_kind, strict=True))
         delayed = kinds[kinds.wait_kind.isin(WAIT_KINDS_WITH_DELAY)]
         why_of = dict(zip(delayed.activity, kinds.loc[delayed.index, "why"], strict=True))
-        # Work for people that waits for something no queue explains (a supplier's answer, goods on their way, a
-        # dispute noticed days later) shows in two ways: its performer was free meanwhile (in this process), or
-        # started work that became ready later. Per event, the longer of the two is not a queue: a delay.
+        # Work for people that waits for something no queue explains (a customer's answer, a supplier's, a dispute
+        # noticed days later) shows as working time in which its performer was free or did newer work: that part
+        # of each wait is a delay, measured in the working time of the performer's role so that the nights and
+        # weekends the calendar adds anyway are not counted twice. Such a wait often depends on the step before (a call waits days for the customer after a
+        # call, but not after a form), so each preceding activity seen often enough has its own delay.
         people = sorted(a for a, k in self.wait_kind.items() if k == "people" and not self.automated.get(a))
-        hidden = _run(self.con, f"""
-            WITH long AS (SELECT activity FROM {self.wt} WHERE list_contains($acts, activity)
-                          GROUP BY activity HAVING count(*) >= 20 AND median(wait_h) >= $h),
-            w AS (SELECT event_id, activity, resource, ready, started, res_prev_end, wait_h FROM {self.wt}
-                  WHERE resource IS NOT NULL AND NOT sys),
-            cand AS (SELECT * FROM w WHERE activity IN (SELECT activity FROM long)),
-            over AS (SELECT c.event_id, max(o.started) AS last_overtaker
-                     FROM cand c JOIN w o ON o.resource = c.resource AND o.started < c.started
-                                          AND o.ready > c.ready
-                     GROUP BY c.event_id)
-            SELECT c.activity, c.wait_h,
-                   greatest(coalesce(epoch(over.last_overtaker - c.ready), 0),
-                            coalesce(epoch(c.started - greatest(c.ready, c.res_prev_end)), 0), 0) AS hidden_s
-            FROM cand c LEFT JOIN over USING (event_id)
-            ORDER BY c.activity, hidden_s
-        """, {"acts": people, "h": HIDDEN_DELAY_H})
-        # A case's first event waits for nothing (its start is the case's arrival), but the engine applies an
-        # activity's delay wherever it occurs: its first occurrences join the fit as zero delays, so that over
-        # all occurrences the activity waits as long as in the log.
+        hidden = self._hidden_waits(people)
         firsts = dict(_rows(self.con, f"SELECT activity, count(*) FROM {self.ev} WHERE prev_end IS NULL GROUP BY ALL"))
         hidden_fits: dict[str, np.ndarray] = {}
+        per_pair: dict[str, dict[str, np.ndarray | None]] = {}
         for a, g in hidden.groupby("activity", sort=True):
-            med, wait = float(g.hidden_s.median()) / 3600, float(g.wait_h.median())
-            if med < HIDDEN_DELAY_H or med < 0.5 * wait:
+            counts = g.prev_activity.value_counts()
+            own = g.prev_activity.map(counts).to_numpy() >= PAIR_MIN_EVENTS
+            pairs = {str(p): x for p, x in g[own].groupby("prev_activity", sort=True)}
+            rest = g[~own]
+            found = {p: _hidden_delay(x) for p, x in pairs.items()}
+            default = _hidden_delay(rest) if len(rest) else None
+            if default is None and not any(v is not None for v in found.values()):
                 continue
-            why = (f"median {human(med * 3600)} of its median {human(wait * 3600)} wait its performer was free or "
-                   "took later-ready work first")
             self.wait_kind[a] = "hidden"
-            why_of[a] = f"done by people, but not a queue: {why}"
-            hidden_fits[a] = np.concatenate([g.hidden_s.to_numpy(), np.zeros(int(firsts.get(a, 0)))])
+            self.working_time_delay.add(a)
+            shares = [f"after {p}: mean {human(float(v.mean()))}" for p, v in found.items() if v is not None]
+            why_of[a] = ("done by people, but not a queue: its performer was free or took later-ready work first "
+                         f"for most of the wait (in working time; {'; '.join(shares) or 'over all its predecessors'})")
+            if len(pairs) + bool(len(rest)) > 1:
+                # A case's first event waits for nothing: its start is the case's arrival.
+                per_pair[a] = found | ({START: None} if default is not None and firsts.get(a) else {})
+                if default is not None:
+                    hidden_fits[a] = default
+            else:  # one preceding activity, or too few of each: one delay, none before a case's first event
+                values = default if default is not None else next(iter(found.values()))
+                hidden_fits[a] = np.concatenate([values, np.zeros(int(firsts.get(a, 0)))])
         # An activity run in batches waits for its run as well, which the run schedule reproduces: the case became
         # due somewhere between the run before its own and its own run, so the delay runs to the middle of that
         # interval and the schedule adds the rest (on average the same total wait, without counting it twice).
@@ -933,28 +948,73 @@ class _Discovery:
                 SELECT activity, s, n FROM r WHERE (i - 1) % greatest(1, n // $m) = 0 ORDER BY activity, s
             """, {"acts": sorted(a for a in why_of if a not in hidden_fits), "m": MAX_SAMPLE})
             for a, why in sorted(why_of.items()):
-                values = hidden_fits[a] if a in hidden_fits else df[df.activity == a].s.to_numpy()
-                n = len(values) if a in hidden_fits else int(df[df.activity == a].n.max() if len(values) else 0)
-                if not len(values) or float(np.quantile(values, 0.9)) < 1.0:
+                if a in per_pair:
+                    self.delay_after[a] = {p: _fit_delay(v) for p, v in per_pair[a].items()}
+                    fit = _fit_delay(hidden_fits[a]) if a in hidden_fits else None
+                    if fit is not None:
+                        out[a] = fit
+                    lines.append(f"{a} ({self.wait_kind[a]}: {why})")
                     continue
-                fit = fit_distribution(values)
+                values = hidden_fits[a] if a in hidden_fits else df[df.activity == a].s.to_numpy()
+                fit = _fit_delay(values)
                 if fit is None:
                     continue
-                fit.n = n
+                if a not in hidden_fits:
+                    fit.n = int(df[df.activity == a].n.max())
                 out[a] = fit
                 lines.append(f"{a} ({self.wait_kind[a]}: {why})")
         self.notes["delays"] = (
             "waiting before an activity that is not a queue for people (wait kinds of mining.bottlenecks: "
             "system, external or scheduled) is fitted as its delay, from the end of the case's previous event to "
             "the start of the activity. For an activity done by people, the part of each wait that is not a queue "
-            "is the longer of: the time its performer was free before starting it (from the later of the case's "
-            "previous end and the performer's previous end in this process), and the time until the performer's "
-            "last start of work that became ready later; it becomes the delay when its median is "
-            f"{HIDDEN_DELAY_H:g} h or more and at least half the median wait (fitted over all its occurrences, a "
-            "case's first event counting as no delay): "
+            "is its working time (of the performer's role) less the time the performer spent meanwhile on work "
+            "that was ready before it; it "
+            f"becomes a delay in that working time when it is at least {HIDDEN_DELAY_SHARE:.0%} of the waiting and "
+            f"{HIDDEN_DELAY_MIN_H:g} working hour(s) or more on average, with a delay of its own after each "
+            f"preceding activity seen {PAIR_MIN_EVENTS} times or more (a case's first event waits for nothing): "
             + ("; ".join(lines) if lines else "none found")
             + ". Other waiting before activities done by people is left to the simulated queues and calendars.")
         return out
+
+    def _start_rules(self) -> dict[str, list[str]]:
+        """Return the parameters of STARTED: the activities whose starts are estimated, and recorded."""
+        return {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
+                "rec": [a for a, r in self.start_rule.items() if r == "recorded"]}
+
+    def _hidden_waits(self, activities: list[str]) -> pd.DataFrame:
+        """Return, per event of `activities` done by a known person, its preceding activity, its wait and the part
+        of it that is no queue (both in working seconds of the event's role)."""
+        # The queue part of a wait is the time its performer spent meanwhile on work that was ready before it
+        # (older work, first come first served); the rest of the working time in between they were free, or took
+        # newer work first, or the case waited for someone outside the process.
+        raw = _run(self.con, f"""
+            WITH work AS (SELECT event_id, resource, {STARTED} AS started, end_time,
+                                 coalesce(prev_end, {STARTED}) AS ready
+                          FROM {self.ev} WHERE resource IS NOT NULL AND NOT sys),
+            cand AS (SELECT event_id, prev_activity, activity, grp, resource, ready, started
+                     FROM {self.wt} WHERE resource IS NOT NULL AND NOT sys AND list_contains($acts, activity)),
+            busy AS (SELECT c.event_id, sum(epoch(least(o.end_time, c.started)) - epoch(greatest(o.started, c.ready)))
+                                        AS busy_s
+                     FROM cand c JOIN work o ON o.resource = c.resource AND o.started < c.started
+                                             AND o.end_time > c.ready AND o.ready <= c.ready
+                                             AND o.event_id <> c.event_id
+                     GROUP BY c.event_id)
+            SELECT c.event_id, c.prev_activity, c.activity, c.grp, epoch(c.ready) AS ready,
+                   epoch(c.started) AS started, coalesce(busy.busy_s, 0) AS busy_s
+            FROM cand c LEFT JOIN busy USING (event_id)
+            ORDER BY c.activity, c.prev_activity, c.event_id
+        """, {"acts": activities, **self._start_rules()})
+        if raw.empty:
+            return raw.assign(wait_s=[], hidden_s=[])
+        origin = datetime.fromtimestamp(float(raw.ready.min()), UTC)
+        last = datetime.fromtimestamp(float(raw.started.max()), UTC)
+        rel = raw[["ready", "started"]].to_numpy(dtype=float) - origin.timestamp()
+        wait = np.zeros(len(raw))
+        for grp, idx in raw.groupby("grp", dropna=False).indices.items():
+            clock = WorkingClock(self.role_calendars.get(grp) if isinstance(grp, str) else None, origin, origin, last)
+            wait[idx] = clock.between(rel[idx, 0], rel[idx, 1])
+        hidden = np.clip(wait - raw.busy_s.to_numpy(dtype=float), 0.0, None)
+        return raw[["prev_activity", "activity"]].assign(wait_s=wait, hidden_s=hidden)
 
     # -- routing ---------------------------------------------------------------------------------------------
 
@@ -981,6 +1041,7 @@ class _Discovery:
             """, {"start": START, "end": END, "multi": multi})
         decisions: list[Decision] = []
         rules: list[str] = []
+        by_visit = self._routing_by_visit(multi)
         order = [START] + sorted(a for a in counts if a != START)
         for a in order:
             c = counts[a]
@@ -1011,8 +1072,11 @@ class _Discovery:
                 if holds.any():
                     left = pd.Series(nxt[~holds]).value_counts()
                     free_counts = {str(k): int(v) for k, v in left.items()} or {branches[0].to: 1}
-            for to, p in sorted(round_probabilities(free_counts).items(), key=lambda kv: (-kv[1], kv[0])):
-                branches.append(Branch(to=to, probability=p))
+            staged = by_visit.get(a) if not branches else None
+            if staged:
+                decisions += [Decision(after=a, visit=k, branches=_branches(c)) for k, c in staged]
+                continue
+            branches += _branches(free_counts)
             decisions.append(Decision(after=a, branches=branches))
         self.notes["routing"] = (
             "first-order routing from the directly-follows relation: after START (each case's first activity) "
@@ -1021,8 +1085,49 @@ class _Discovery:
             f"threshold on amount that predicts one branch with at least {RULE_MIN_ACCURACY:.0%} accuracy and at "
             "least halves the errors of always predicting the majority branch becomes a conditioned branch (at most "
             "two per decision); the probabilities are then those of the cases the rules do not cover. "
-            + (f"Rules found: {'; '.join(rules)}." if rules else "No amount rule found."))
+            + (f"Rules found: {'; '.join(rules)}." if rules else "No amount rule found.")
+            + " Repeated activities whose next step depends on how often the case has done them route by visit: "
+            f"consecutive visits (up to the last with {VISIT_MIN_EVENTS} events from it on, which covers the later "
+            "ones too) form one stage until a visit routes clearly otherwise (chi-square p < "
+            f"{VISIT_P_VALUE:g} and {VISIT_MIN_DIFFERENCE:.0%} or more of its branches elsewhere), at most "
+            f"{MAX_VISIT_STAGES} stages, unless an amount rule decides: "
+            + (", ".join(f"{a} (from visits {', '.join(str(k) for k, _ in v)})" for a, v in sorted(by_visit.items()))
+               or "none") + ".")
         return decisions
+
+    def _routing_by_visit(self, multi: list[str]) -> dict[str, list[tuple[int, dict[str, int]]]]:
+        """Return, per activity with more than one way out whose next step depends on its visit number, the
+        next-step counts from each visit on: [(visit, {next: count})] (the last visit pools the later ones)."""
+        rows = _run(self.con, f"""
+            WITH v AS (SELECT activity, row_number() OVER (PARTITION BY case_id, activity ORDER BY pos) AS k,
+                              coalesce(next_activity, $end) AS b
+                       FROM {self.ev} WHERE list_contains($multi, activity))
+            SELECT activity, k, b, count(*) AS n FROM v
+            WHERE activity IN (SELECT activity FROM v WHERE k > 1) GROUP BY ALL ORDER BY activity, k, b
+        """, {"end": END, "multi": multi})
+        out: dict[str, list[tuple[int, dict[str, int]]]] = {}
+        for a, g in rows.groupby("activity", sort=True):
+            table = g.pivot_table(index="k", columns="b", values="n", aggfunc="sum", fill_value=0).sort_index()
+            from_k = table.sum(axis=1)[::-1].cumsum()[::-1]  # events at this visit or later
+            last = int(max([k for k, n in from_k.items() if n >= VISIT_MIN_EVENTS], default=1))
+            if last < 2:
+                continue
+            stages = pd.concat([table.loc[table.index < last], table.loc[table.index >= last].sum().to_frame(last).T])
+            stages = stages.loc[:, stages.sum() > 0]
+            if stages.shape[1] < 2 or stages.min(axis=1).eq(stages.sum(axis=1)).all():
+                continue
+            # Consecutive visits that route alike are one stage: a visit starts a new stage only when it differs
+            # clearly from the stage so far.
+            groups: list[tuple[int, pd.Series]] = [(int(stages.index[0]), stages.iloc[0])]
+            for k, row in list(stages.iterrows())[1:]:
+                first, so_far = groups[-1]
+                if len(groups) < MAX_VISIT_STAGES and _routes_differ(so_far, row):
+                    groups.append((int(k), row))
+                else:
+                    groups[-1] = (first, so_far + row)
+            if len(groups) > 1:
+                out[str(a)] = [(k, {str(b): int(n) for b, n in row.items() if n > 0}) for k, row in groups]
+        return out
 
     # -- assembling ------------------------------------------------------------------------------------------
 
@@ -1047,6 +1152,11 @@ class _Discovery:
                 text += "; processing: instantaneous (no start)"
             if delay is not None:
                 text += f"; delay before it ({self.wait_kind.get(a)}): {delay.note}"
+            after = self.delay_after.get(a)
+            for p, f in (after or {}).items():
+                text += f"; delay after {p}: " + (f.note if f is not None else "none")
+            if a in self.working_time_delay:
+                text += " (delays in the working time of its role)"
             self.notes[f"activity {a}"] = text
             kwargs: dict = {"duration": fit.distribution} if fit is not None else {}
             if role is not None and role in self.split_from:
@@ -1054,8 +1164,12 @@ class _Discovery:
                 kwargs |= {"role_by": attrs, "roles": routes}
                 text += (f" (one of {len(routes)} roles of {self.split_from[role]}, by {' · '.join(attrs)}; the "
                          "others' values route to theirs)")
+            if after:
+                kwargs["delay_after"] = {p: f.distribution if f is not None else fixed(0.0)
+                                         for p, f in after.items()}
             out.append(Activity(name=str(a), role=role, automated=automated,
-                                delay=delay.distribution if delay is not None else None, **kwargs))
+                                delay=delay.distribution if delay is not None else None,
+                                delay_in_working_time=a in self.working_time_delay, **kwargs))
         return out
 
     def _sla(self) -> SlaTarget | None:
@@ -1083,6 +1197,40 @@ class _Discovery:
                                 f"{WARMUP_CAP_DAYS:g} days and a quarter of the horizon: {warmup:g} days.")
         self.notes["max_visits"] = f"the most times one activity occurs in a case: {int(visits)}."
         return warmup, max(int(visits), 1)
+
+
+def _branches(counts: dict[str, int]) -> list[Branch]:
+    """Return branches by probability from next-step counts, the likeliest first."""
+    return [Branch(to=to, probability=p)
+            for to, p in sorted(round_probabilities(counts).items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _routes_differ(a: pd.Series, b: pd.Series) -> bool:
+    """Return whether two next-step count vectors differ clearly: significantly (chi-square) and by a share that
+    matters (total variation)."""
+    table = np.vstack([a.to_numpy(), b.to_numpy()]).astype(float)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return False
+    difference = float(np.abs(table[0] / table[0].sum() - table[1] / table[1].sum()).sum() / 2)
+    return difference >= VISIT_MIN_DIFFERENCE and float(stats.chi2_contingency(table).pvalue) < VISIT_P_VALUE
+
+
+def _hidden_delay(waits: pd.DataFrame) -> np.ndarray | None:
+    """Return the no-queue parts (seconds) of these waits when they are a delay (most of the waiting, and long
+    enough on average), else None."""
+    total, hidden = float(waits.wait_s.sum()), float(waits.hidden_s.sum())
+    if total <= 0 or hidden < HIDDEN_DELAY_SHARE * total or hidden / len(waits) < HIDDEN_DELAY_MIN_H * 3600:
+        return None
+    return waits.hidden_s.to_numpy()
+
+
+def _fit_delay(values: np.ndarray | None) -> Fit | None:
+    """Return the fitted delay (seconds) of these waits, or None when there are none or nearly all are under a
+    second."""
+    if values is None or not len(values) or float(np.quantile(values, 0.9)) < 1.0:
+        return None
+    return fit_distribution(values)
 
 
 def _fill_gaps(hours: list[int], gap: int = 2) -> list[int]:

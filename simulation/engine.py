@@ -49,6 +49,7 @@ from simulation.spec import (
     ApprovalMatrix,
     Arrivals,
     Automation,
+    Decision,
     Delegation,
     Escalation,
     Model,
@@ -566,7 +567,11 @@ class _Simulation:
         self.env = env = _Environment()
         self.cases = cases
         self.activities = {a.name: a for a in model.activities}
-        self.decisions = {d.after: d for d in model.decisions}
+        self.decisions = {d.after: d for d in model.decisions if d.visit is None}
+        # Decisions that hold from a given visit of their activity on, the latest visit first.
+        self.by_visit: dict[str, list[Decision]] = {}
+        for d in sorted((d for d in model.decisions if d.visit is not None), key=lambda d: -d.visit):
+            self.by_visit.setdefault(d.after, []).append(d)
         self.calendars = {c.name: c for c in model.calendars}
         self.records: list[tuple] = []
         self.active = 0
@@ -634,7 +639,7 @@ class _Simulation:
                     break
                 nxt = matrix.then
             else:
-                decision = self.decisions.get(at)
+                decision = self.decision(at, visits)
                 nxt = decision.choose(case.attributes, u) if decision is not None else END
             if nxt == END:
                 case.completed = True
@@ -646,6 +651,16 @@ class _Simulation:
             at = nxt
         case.end = self.env.now
         self.active -= 1
+
+    def decision(self, at: str, visits: dict[str, int]) -> Decision | None:
+        """Return the decision after `at` for a case that has now done it `visits[at]` times (None: the end)."""
+        staged = self.by_visit.get(at)
+        if staged:
+            done = visits.get(at, 0)
+            for d in staged:
+                if done >= d.visit:
+                    return d
+        return self.decisions.get(at)
 
     def visit(self, case: _Case, activity: str, visits: dict[str, int]) -> bool:
         """Count a visit of `activity`; return False (and stop the case) beyond the model's max_visits."""
@@ -686,7 +701,11 @@ class _Simulation:
         delay = float(waits.sample(rng)) if waits is not None else 0.0
         duration = float(activity.duration.sample(rng))
         if delay > 0:
-            yield env.timeout(delay)
+            role = _role_of(activity, case) if activity.delay_in_working_time else None
+            ready = self.working[role].add_working(env.now, delay) if role is not None else env.now + delay
+            if ready == inf:
+                return False
+            yield env.timeout(ready - env.now)
         attributes = None
         next_slot = self.policies["schedule"].get(name)
         if next_slot is not None:

@@ -307,6 +307,9 @@ class Activity(_Spec):
     delay_after: dict[str, Distribution] | None = Field(
         None, description="preceding activity (START for a case's first) -> the delay before it after that one, "
                           "in place of `delay` (a customer answers a call days later, but not a form), seconds")
+    delay_in_working_time: bool = Field(
+        False, description="the delay counts only the working time of the role doing the activity: a wait that is "
+                           "noticed and acted on in office hours, so the work becomes ready inside them")
     automated: bool = Field(False, description="done by a system: no manual touch, no resource needed")
     role_by: list[str] | None = Field(None, description="case attributes ('site' too) whose values choose the role")
     roles: dict[str, str] | None = Field(None, description="the role_by values joined by ' · ' -> role; a case "
@@ -364,6 +367,9 @@ class Decision(_Spec):
     by probability among those without a condition."""
 
     after: str
+    visit: int | None = Field(None, ge=1, description="holds from this visit of `after` on (1: its first) until a "
+                                                      "later visit has a decision of its own; none: every visit "
+                                                      "without one")
     branches: list[Branch] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -594,6 +600,9 @@ class Model(_Spec):
             if r.calendar is not None and r.calendar not in calendars:
                 raise ValueError(f"role {r.name}: unknown calendar {r.calendar}")
         afters = [d.after for d in self.decisions]
+        keys = [(d.after, d.visit) for d in self.decisions]
+        for after, visit in sorted({k for k in keys if keys.count(k) > 1}, key=str):
+            raise ValueError(f"two decisions after {after}" + (f" from visit {visit}" if visit else ""))
         if START not in afters:
             raise ValueError("the routing needs a decision after START")
         for d in self.decisions:
