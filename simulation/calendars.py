@@ -22,6 +22,7 @@ from simulation.spec import WEEKDAYS, Calendar
 Interval = tuple[float, float]  # [start, end) in simulation seconds
 _BUCKET = 900.0  # seconds: zone offsets are multiples of 15 minutes
 _SEARCH_DAYS = 800  # how far ahead to look for a working moment before giving up (two years and more)
+_ONE_DAY = timedelta(days=1)
 
 
 def _hhmm(text: str) -> tuple[int, int]:
@@ -113,6 +114,16 @@ class WorkingTime:
             found = self._buckets[key] = (day, self.intervals(day))
         return found
 
+    def shift(self, t: float) -> tuple[date, float | None]:
+        """Return the local date of simulation second `t` and the end (seconds) of the working interval holding `t`
+        (None when `t` is not working time), for everybody of the calendar, absences aside."""
+        found = self._buckets.get(int((self.clock.origin_epoch + t) // _BUCKET))
+        day, intervals = found if found is not None else self._day(t)
+        for start, end in intervals:
+            if start <= t < end:
+                return day, end
+        return day, None
+
     def is_working(self, t: float, absent: frozenset[date] = frozenset()) -> bool:
         """Return whether simulation second `t` is working time (and not an absence day)."""
         return self.shift_end(t, absent) is not None
@@ -157,11 +168,41 @@ class PersonTime:
 
     def shift_end(self, t: float) -> float | None:
         """Return the end (seconds) of the person's current working interval, or None when off or absent."""
-        return self.working.shift_end(t, self.absent)
+        # WorkingTime.shift_end written out: people ask this at every wake-up and every hand-over.
+        working = self.working
+        found = working._buckets.get(int((working.clock.origin_epoch + t) // _BUCKET))
+        day, intervals = found if found is not None else working._day(t)
+        if day in self.absent:
+            return None
+        for start, end in intervals:
+            if start <= t < end:
+                return end
+        return None
 
     def next_working(self, t: float) -> float:
         """Return the person's first working moment at or after `t`, in seconds (inf when none)."""
-        return self.working.next_working(t, self.absent)
+        return self.next_shift(t)[0]
+
+    def next_shift(self, t: float) -> Interval:
+        """Return the person's first working moment at or after `t` and the end of its working interval, in seconds
+        ((inf, inf) when none)."""
+        # WorkingTime.next_working written out: asked whenever a person goes to sleep (mostly an absent one).
+        working, absent = self.working, self.absent
+        found = working._buckets.get(int((working.clock.origin_epoch + t) // _BUCKET))
+        day, intervals = found if found is not None else working._day(t)
+        if day not in absent:
+            for start, end in intervals:
+                if end > t:
+                    return max(start, t), end
+        days = working._days
+        for _ in range(_SEARCH_DAYS - 1):
+            day += _ONE_DAY
+            if day not in absent:
+                intervals = days.get(day)
+                for start, end in intervals if intervals is not None else working.intervals(day):
+                    if end > t:
+                        return max(start, t), end
+        return inf, inf
 
 
 def absence_days(share: float, first: date, last: date, seed: int, replication: int, person: str) -> frozenset[date]:

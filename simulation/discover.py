@@ -890,8 +890,9 @@ class _Discovery:
         # Work for people that waits for something no queue explains (a customer's answer, a supplier's, a dispute
         # noticed days later) shows as working time in which its performer was free or did newer work: that part
         # of each wait is a delay, measured in the working time of the performer's role so that the nights and
-        # weekends the calendar adds anyway are not counted twice. Such a wait often depends on the step before (a call waits days for the customer after a
-        # call, but not after a form), so each preceding activity seen often enough has its own delay.
+        # weekends the calendar adds anyway are not counted twice. Such a wait often depends on the step before (a
+        # call waits days for the customer after a call, but not after a form), so each preceding activity seen
+        # often enough has its own delay.
         people = sorted(a for a, k in self.wait_kind.items() if k == "people" and not self.automated.get(a))
         hidden = self._hidden_waits(people)
         firsts = dict(_rows(self.con, f"SELECT activity, count(*) FROM {self.ev} WHERE prev_end IS NULL GROUP BY ALL"))

@@ -26,8 +26,8 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from heapq import heappop, heappush
+from datetime import UTC, date, datetime, timedelta
+from heapq import heapify, heappop, heappush
 from math import inf
 from os import PathLike
 from pathlib import Path
@@ -358,7 +358,7 @@ class _Task:
 
     __slots__ = ("case", "activity", "duration", "done", "attributes", "pool", "taken", "ready", "delegating")
 
-    def __init__(self, case: _Case, activity: str, duration: float, done: simpy.Event,
+    def __init__(self, case: _Case, activity: str, duration: float, done: _Call,
                  attributes: dict | None) -> None:
         self.case = case
         self.activity = activity
@@ -371,6 +371,58 @@ class _Task:
         self.delegating = False  # a delegation timer runs for it
 
 
+class _Call:
+    """An event as the run loop sees it: the callbacks to run in its place in the event order, and its value.
+
+    Lighter than a simpy.Event (no environment, no scheduling method, no property lookups): it is triggered by
+    pushing it with its key onto the environment's queue. Processes wait on it as on any event (not in simpy's
+    conditions, all_of/any_of, which the engine does not use).
+    """
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+    def __init__(self, callbacks: list[Callable[[Any], None]], value: Any = None) -> None:
+        self.callbacks: list[Callable[[Any], None]] | None = callbacks
+        self._ok = True
+        self._value = value
+
+
+class _Process(simpy.Event):
+    """A generator run as simpy's Process runs it (started by an urgent event now, resumed by the events it yields),
+    with less bookkeeping: its end is an event only when something waits for it.
+
+    The events it yields are all triggered normally (the engine fails none), so there is nothing to throw in.
+    """
+
+    def __init__(self, env: _Environment, generator: Generator[Any, Any, Any]) -> None:
+        self.env = env
+        self.callbacks = []
+        self._value = simpy.events.PENDING
+        self._generator = generator
+        self._send = generator.send
+        self._resume_it = self._resume
+        # simpy's Initialize: urgent, so the process starts before this moment's normal events.
+        heappush(env._queue, (env._now, URGENT, next(env._eid), _Call([self._resume_it])))
+
+    def _resume(self, event: Any) -> None:
+        send = self._send
+        try:
+            while True:
+                event = send(event._value)
+                callbacks = event.callbacks
+                if callbacks is not None:
+                    callbacks.append(self._resume_it)
+                    return
+        except StopIteration as stop:
+            self._ok, self._value = True, stop.value
+            # simpy schedules every process's end; an end nobody waits for changes nothing, so it is left out
+            # (leaving out a sequence number keeps the order of all the others).
+            if self.callbacks:
+                self.env.schedule(self)
+            else:
+                self.callbacks = None
+
+
 class _Environment(simpy.Environment):
     """A simpy environment that knows the key (time, priority, sequence number) of the event it is processing and
     runs the wake-ups that the pools deferred (see _Pool) in their place in the event order.
@@ -380,30 +432,76 @@ class _Environment(simpy.Environment):
     A person's wake-up instead gets the key simpy would have given its event, taken from simpy's own counter at the
     moment simpy would have scheduled it, so every tie between same-time events is broken as before and the
     results are those of one process per person.
+
+    `run(until=seconds)` is simpy's loop written out (about a third of a run was simpy's per-event overhead):
+    the same events in the same order, with processes (_Process), timeouts and the engine's own events (_Call)
+    lighter than simpy's.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.key: tuple[float, int, int] = (0.0, URGENT, -1)
-        # People sent back to sleep by a put, due at once (time, NORMAL, sequence number), in key order.
+        # People off shift whom a put found idle: they go to sleep (_Worker.doze) at these keys (time, NORMAL,
+        # sequence number), due at once, in key order.
         self.woken: deque[tuple[tuple[float, int, int], _Worker]] = deque()
+
+    def process(self, generator: Generator[Any, Any, Any]) -> _Process:  # type: ignore[override]
+        """Start `generator` as a process now (as simpy.Environment.process)."""
+        return _Process(self, generator)
+
+    def timeout(self, delay: float = 0, value: Any = None) -> _Call:  # type: ignore[override]
+        """Return an event that happens `delay` seconds from now (as simpy.Environment.timeout)."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        event = _Call([], value)
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), event))
+        return event
 
     def reserve(self, at: float) -> tuple[float, int, int]:
         """Return the key simpy would give an event scheduled now for time `at` (and use up its number)."""
         return (at, NORMAL, next(self._eid))
 
-    def push(self, key: tuple[float, int, int], callback: Callable[[simpy.Event], None]) -> None:
+    def push(self, key: tuple[float, int, int], callback: Callable[[Any], None]) -> None:
         """Schedule a triggered event with a reserved key: `callback` runs in that place of the event order."""
-        event = simpy.Event(self)
-        event._ok, event._value = True, None
-        event.callbacks.append(callback)
-        heappush(self._queue, (*key, event))
+        heappush(self._queue, (*key, _Call([callback])))
+
+    def run(self, until: float | simpy.Event | None = None) -> Any:
+        """Process the events (and deferred wake-ups) before second `until` in key order, then stand at `until`;
+        anything but a number of seconds runs simpy's own loop."""
+        if until is None or isinstance(until, simpy.Event):
+            return super().run(until)
+        at = float(until)
+        if at <= self._now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        queue, woken = self._queue, self.woken
+        while True:
+            # A deferred wake-up is due at the current time, before the queued events with a larger key.
+            if woken and (not queue or woken[0][0] < queue[0][:3]):
+                self.key, worker = woken.popleft()
+                worker.doze()
+                continue
+            # simpy's until event is urgent: events at `until` itself are left for the next run.
+            if not queue or queue[0][0] >= at:
+                break
+            entry = heappop(queue)
+            self._now = entry[0]
+            self.key = entry[:3]
+            event = entry[3]
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+        self._now = at
+        return None
 
     def step(self) -> None:
         queue, woken = self._queue, self.woken
         while woken and (not queue or woken[0][0] < queue[0][:3]):
             self.key, worker = woken.popleft()
-            worker.resume()
+            worker.doze()
         if queue:
             self.key = queue[0][:3]
         super().step()
@@ -415,13 +513,14 @@ class _Pool:
     `idle` is a heap of (key, shift end, person): the key orders people as the moment they became idle would in
     simpy's event order. A sleeping person's entry carries the key of their wake-up at their next shift start and
     only counts once the simulation has passed that key; while the queue is empty nothing happens at that wake-up
-    (they would just become idle), so it needs no event. While work waits in the queue, the first sleeper's wake-up
-    is a real event with its key (see wake_first), so that they take the work at their shift start.
+    (they would just become idle), so it needs no event. While work waits in the queue, the first entry gets a real
+    event with its key (an alarm, see wake_first), so that they take the work at their shift start.
     """
 
-    def __init__(self, env: _Environment, role: Role) -> None:
+    def __init__(self, env: _Environment, role: Role, working: WorkingTime) -> None:
         self.env = env
         self.role = role
+        self.working = working  # everybody's calendar (PersonTime.working of each person)
         self.queue: deque[_Task] = deque()
         self.idle: list[tuple[tuple[float, int, int], float, _Worker]] = []
         self.workers: list[_Worker] = []
@@ -430,37 +529,43 @@ class _Pool:
         """Hand the task to an idle person on shift, else queue it (it may have moved here from another pool)."""
         task.pool = self
         env, idle = self.env, self.idle
-        now, key = env.now, env.key
+        now, key = env._now, env.key
+        day: date | None = None
         while idle and idle[0][0] <= key:
-            worker, end = idle[0][2], idle[0][1]
-            heappop(idle)
+            _, end, worker = heappop(idle)
             if end > now:
                 task.taken = True
-                handed = env.event()
-                handed.callbacks.append(worker.handed)
-                handed.succeed(task)
+                # Handed over as simpy's succeed would: an event now, which the person takes the task at.
+                heappush(env._queue, (now, NORMAL, next(env._eid), _Call([worker.handed], task)))
                 return
             # Idle since a shift that has ended: they look again right after this event. On shift again by
             # now, they just become idle again then (unless work waits); else they go to sleep until their next
-            # shift, an event whose number is only known then.
-            again = env.reserve(now)
-            end = worker.time.shift_end(now)
-            if end is None:
+            # shift, an event whose number is only known then. (The whole role shares the calendar: the
+            # shift is looked up once, each person's absences apart.)
+            if day is None:
+                day, shift_end = self.working.shift(now)
+            again = (now, NORMAL, next(env._eid))
+            if shift_end is None or day in worker.time.absent:
                 env.woken.append((again, worker))
             else:
-                heappush(idle, (again, end, worker))
+                heappush(idle, (again, shift_end, worker))
         self.queue.append(task)
         self.wake_first()
 
     def wake_first(self) -> None:
-        """While work waits, schedule the first sleeper's wake-up as a real event: they take it then.
+        """While work waits, give the first idle entry (a sleeper) an alarm at its key: they take the work then.
 
-        Called whenever work is queued or taken with more left, so a sleeper never wakes unseen to waiting work;
-        while work waits every idle entry is still asleep (a put takes the awake ones out first).
+        Called whenever work is queued or taken with more left or someone goes to sleep, so a sleeper never wakes
+        unseen to waiting work; while work waits every idle entry is still asleep (a put takes the awake ones out
+        first). The entry stays in `idle` until its alarm (see _Worker.alarmed) and gets one alarm only: simpy's
+        person would wake there once, and the people behind them get theirs in turn when the first takes work and
+        some is left.
         """
         if self.queue and self.idle:
-            key, _, worker = heappop(self.idle)
-            self.env.push(key, worker.resume)
+            key, _, worker = self.idle[0]
+            if worker.alarm is not key:
+                worker.alarm = key
+                self.env.push(key, worker.alarmed)
 
     def rest(self, worker: _Worker, key: tuple[float, int, int], end: float) -> None:
         """Make the person idle until `end` from the event with `key` on."""
@@ -500,23 +605,17 @@ class _Worker:
         self.time = time
         self.task: _Task | None = None
         self.started = 0.0
+        self.alarm: tuple[float, int, int] | None = None  # the key of the idle entry wake_first woke, until then
         pool.workers.append(self)
         # In the place of the start of a simpy process.
-        begin = simpy.Event(env)
-        begin._ok, begin._value = True, None
-        begin.callbacks.append(self.resume)
-        env.schedule(begin, URGENT)
+        heappush(env._queue, (env._now, URGENT, next(env._eid), _Call([self.resume])))
 
     def resume(self, _event: simpy.Event | None = None) -> None:
         """Look for work now: take the oldest task, or become idle, or sleep until the next shift."""
         env = self.env
-        now = env.now
-        time = self.time
-        end = time.shift_end(now)
+        end = self.time.shift_end(env._now)
         if end is None:
-            start = time.next_working(now)
-            if start != inf:
-                self.pool.sleep(self, env.reserve(now + (start - now)))
+            self.doze()
             return
         pool = self.pool
         task = pool.take()
@@ -526,17 +625,57 @@ class _Worker:
             self.work(task)
             pool.wake_first()
 
-    def handed(self, event: simpy.Event) -> None:
-        self.work(event.value)
+    def doze(self) -> None:
+        """Sleep until the next shift (the person is off now)."""
+        env = self.env
+        now = env._now
+        start, end = self.time.next_shift(now)
+        if start == inf:
+            return
+        # now + delay, as simpy computes a timeout's time (the float sum may miss the shift start).
+        at = now + (start - now)
+        key = (at, NORMAL, next(env._eid))
+        if at != start:
+            self.pool.sleep(self, key)
+            return
+        # pool.sleep with the shift end known already.
+        pool = self.pool
+        heappush(pool.idle, (key, end, self))
+        pool.wake_first()
+
+    def alarmed(self, _event: _Call) -> None:
+        """Take waiting work at the key of one's idle entry (wake_first's alarm).
+
+        simpy's person would wake here and look for work: with none waiting they would just be idle from this key
+        on, which their entry says already, so only waiting work needs them out of `idle`.
+        """
+        key, self.alarm = self.alarm, None
+        pool = self.pool
+        if not pool.queue:
+            return
+        idle = pool.idle
+        if idle[0][0] is key:
+            heappop(idle)
+        else:  # not expected (every entry before it went at the put that queued the work); kept exact anyway
+            idle.remove(next(e for e in idle if e[0] is key))
+            heapify(idle)
+        self.resume()
+
+    def handed(self, event: _Call) -> None:
+        self.work(event._value)
 
     def work(self, task: _Task) -> None:
         env = self.env
-        self.task, self.started = task, env.now
-        env.timeout(task.duration).callbacks.append(self.finish)
+        self.task, self.started = task, env._now
+        heappush(env._queue, (env._now + task.duration, NORMAL, next(env._eid), _Call([self.finish])))
 
-    def finish(self, _event: simpy.Event) -> None:
+    def finish(self, _event: _Call) -> None:
         task, self.task = self.task, None
-        task.done.succeed((self.name, self.pool.role.name, self.started, self.env.now))
+        env = self.env
+        done = task.done
+        # The case waits on `done`: triggered now (simpy's succeed).
+        done._value = (self.name, self.pool.role.name, self.started, env._now)
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), done))
         self.resume()
 
 
@@ -601,7 +740,7 @@ class _Simulation:
         for role in model.roles:
             working = WorkingTime(self.calendars[role.calendar] if role.calendar else None, model.start)
             self.working[role.name] = working
-            pool = self.pools[role.name] = _Pool(env, role)
+            pool = self.pools[role.name] = _Pool(env, role, working)
             for name in people(role):
                 absent = absence_days(role.absence_share, first, last, seed, replication, name)
                 _Worker(env, pool, name, PersonTime(working, absent))
@@ -736,7 +875,7 @@ class _Simulation:
                kind: str) -> Generator[simpy.Event, Any, None]:
         """Queue the work for the role's people and wait until one of them has done it."""
         env = self.env
-        task = _Task(case, name, duration, env.event(), attributes)
+        task = _Task(case, name, duration, _Call([]), attributes)
         task.ready = env.now
         self.pools[role].put(task)
         if not task.taken:
