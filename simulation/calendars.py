@@ -69,6 +69,8 @@ class WorkingTime:
         self._days: dict[date, list[Interval]] = {}
         # People ask "am I on shift?" at every wake-up: the day and its intervals per 15 minutes, in one lookup.
         self._buckets: dict[int, tuple[date, list[Interval]]] = {}
+        # Every shift ends by midnight (24:00 at the latest, as intended): a day's intervals end before the next's.
+        self._within_days = calendar is None or all(s.end <= "24:00" for s in calendar.shifts)
 
     def intervals(self, day: date) -> list[Interval]:
         """Return the working intervals of local `day`, sorted and merged, in simulation seconds."""
@@ -144,16 +146,59 @@ class WorkingTime:
             day += timedelta(days=1)
         return inf
 
+    def next_shift(self, t: float) -> Interval:
+        """Return the first working moment at or after `t` and the end of its working interval, in seconds
+        ((inf, inf) when none within two years)."""
+        found = self._buckets.get(int((self.clock.origin_epoch + t) // _BUCKET))
+        day, intervals = found if found is not None else self._day(t)
+        for start, end in intervals:
+            if end > t:
+                return max(start, t), end
+        days = self._days
+        for _ in range(_SEARCH_DAYS - 1):
+            day += _ONE_DAY
+            intervals = days.get(day)
+            for start, end in intervals if intervals is not None else self.intervals(day):
+                if end > t:
+                    return max(start, t), end
+        return inf, inf
+
     def add_working(self, t: float, seconds: float) -> float:
         """Return the moment (seconds) when `seconds` of working time have passed after `t` (absences ignored)."""
+        if not self._within_days:
+            return self._add_shift_by_shift(t, seconds)
+        # Long waits span many days: walk the intervals day by day, rather than looking each next one up from the
+        # end of the last (_add_shift_by_shift). With every shift inside its day the two meet the same intervals
+        # and do the same arithmetic; after a month without work the lookups take over (they give up after two
+        # years, counted from the last interval).
+        left, now = seconds, t
+        day, intervals = self._day(t)
+        days, empty = self._days, 0
+        while empty < 31:
+            for start, end in intervals:
+                if end > now:
+                    now = max(start, now)
+                    if now + left <= end:
+                        return now + left
+                    left -= end - now
+                    now, empty = end, 0
+            day += _ONE_DAY
+            empty += 1
+            intervals = days.get(day)
+            if intervals is None:
+                intervals = self.intervals(day)
+        return self._add_shift_by_shift(now, left)
+
+    def _add_shift_by_shift(self, t: float, seconds: float) -> float:
+        """add_working by looking up the working interval that follows each one, from its end."""
         left = seconds
-        now = self.next_working(t)
+        # The interval next_shift finds holds its moment, so its end is that moment's shift_end.
+        now, end = self.next_shift(t)
         while now < inf:
-            end = self.shift_end(now)
             if now + left <= end:
                 return now + left
             left -= end - now
-            now = self.next_working(end)
+            now, end = self.next_shift(end)
         return inf
 
 

@@ -1043,6 +1043,12 @@ class _Discovery:
         decisions: list[Decision] = []
         rules: list[str] = []
         by_visit = self._routing_by_visit(multi)
+        by_before = self._routing_by_before(multi)
+        # Where both explain the next step, the one that explains more (penalised for its extra parameters) holds.
+        for a in sorted(set(by_visit) & set(by_before)):
+            visit_gain = _gain([c for _, c in by_visit[a]])
+            before_gain = _gain([*by_before[a][0].values(), by_before[a][1]])
+            del (by_before if visit_gain >= before_gain else by_visit)[a]
         order = [START] + sorted(a for a in counts if a != START)
         for a in order:
             c = counts[a]
@@ -1077,6 +1083,11 @@ class _Discovery:
             if staged:
                 decisions += [Decision(after=a, visit=k, branches=_branches(c)) for k, c in staged]
                 continue
+            context = by_before.get(a) if not branches else None
+            if context:
+                own, rest = context
+                decisions += [Decision(after=a, before=p, branches=_branches(c)) for p, c in sorted(own.items())]
+                free_counts = rest or free_counts
             branches += _branches(free_counts)
             decisions.append(Decision(after=a, branches=branches))
         self.notes["routing"] = (
@@ -1093,8 +1104,30 @@ class _Discovery:
             f"{VISIT_P_VALUE:g} and {VISIT_MIN_DIFFERENCE:.0%} or more of its branches elsewhere), at most "
             f"{MAX_VISIT_STAGES} stages, unless an amount rule decides: "
             + (", ".join(f"{a} (from visits {', '.join(str(k) for k, _ in v)})" for a, v in sorted(by_visit.items()))
-               or "none") + ".")
+               or "none") + ". Other steps whose next step depends on the step before them (a penalised likelihood "
+            f"gain over the pooled branches; preceding activities seen {PAIR_MIN_EVENTS} times or more, the others "
+            "pooled) route by it: "
+            + (", ".join(f"{a} (after {', '.join(sorted(v[0]))})" for a, v in sorted(by_before.items())) or "none")
+            + ". Where both hold, the one that explains more.")
         return decisions
+
+    def _routing_by_before(self, multi: list[str]) -> dict[str, tuple[dict[str, dict[str, int]], dict[str, int]]]:
+        """Return, per activity with more than one way out whose next step depends on the step before it, the
+        next-step counts per preceding activity seen often enough, and those of the others pooled."""
+        rows = _run(self.con, f"""
+            SELECT activity, coalesce(prev_activity, $start) AS p, coalesce(next_activity, $end) AS b, count(*) AS n
+            FROM {self.ev} WHERE list_contains($multi, activity) GROUP BY ALL ORDER BY activity, p, b
+        """, {"start": START, "end": END, "multi": multi})
+        out: dict[str, tuple[dict[str, dict[str, int]], dict[str, int]]] = {}
+        for a, g in rows.groupby("activity", sort=True):
+            table = g.pivot_table(index="p", columns="b", values="n", aggfunc="sum", fill_value=0)
+            often = table.sum(axis=1) >= PAIR_MIN_EVENTS
+            own = {str(p): {str(b): int(n) for b, n in row.items() if n > 0} for p, row in table[often].iterrows()}
+            rest = {str(b): int(n) for b, n in table[~often].sum().items() if n > 0}
+            if len(own) + bool(rest) < 2 or _gain([*own.values(), rest]) <= 0:
+                continue
+            out[str(a)] = (own, rest)
+        return out
 
     def _routing_by_visit(self, multi: list[str]) -> dict[str, list[tuple[int, dict[str, int]]]]:
         """Return, per activity with more than one way out whose next step depends on its visit number, the
@@ -1204,6 +1237,21 @@ def _branches(counts: dict[str, int]) -> list[Branch]:
     """Return branches by probability from next-step counts, the likeliest first."""
     return [Branch(to=to, probability=p)
             for to, p in sorted(round_probabilities(counts).items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _gain(groups: list[dict[str, int]]) -> float:
+    """Return how much knowing the group explains the next step: the G statistic of the groups x next-step table
+    less its degrees of freedom times log(n) (BIC); positive when the split is worth its parameters."""
+    groups = [g for g in groups if g]
+    steps = sorted({b for g in groups for b in g})
+    table = np.array([[g.get(b, 0) for b in steps] for g in groups], dtype=float)
+    n = table.sum()
+    if len(groups) < 2 or len(steps) < 2 or n == 0:
+        return 0.0
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+    seen = table > 0
+    g_statistic = 2.0 * float((table[seen] * np.log(table[seen] / expected[seen])).sum())
+    return g_statistic - (len(groups) - 1) * (len(steps) - 1) * math.log(n)
 
 
 def _routes_differ(a: pd.Series, b: pd.Series) -> bool:

@@ -23,12 +23,14 @@ import re
 import tempfile
 import time
 import zlib
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from heapq import heapify, heappop, heappush
 from math import inf
+from operator import itemgetter
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -679,9 +681,64 @@ class _Worker:
         self.resume()
 
 
-def _role_of(activity: Activity, case: _Case) -> str | None:
-    """Return the role that does `activity` for `case`: its one role, or the one its case attributes choose."""
-    return activity.role_for(case.attributes, case.site) if activity.roles else activity.role
+def _chooser(decision: Decision) -> Callable[[dict[str, Any], float], str]:
+    """Return decision.choose (attributes, uniform draw -> next activity) with the cumulative probabilities of the
+    unconditioned branches summed once, in branch order as choose sums them (so the same floats)."""
+    conditioned = [(b.when.holds, b.to) for b in decision.branches if b.when is not None]
+    free = [b for b in decision.branches if b.when is None]
+    bounds, targets, acc = [], [b.to for b in free], 0.0
+    for branch in free:
+        acc += branch.probability
+        bounds.append(acc)
+    fallback = targets[-1]  # u beyond the rounded sum
+
+    def choose(attributes: dict[str, Any], u: float) -> str:
+        for holds, to in conditioned:
+            if holds(attributes):
+                return to
+        # The first branch with u < its bound (the bounds never decrease).
+        i = bisect_right(bounds, u)
+        return targets[i] if i < len(targets) else fallback
+
+    return choose
+
+
+def _stream(key: list[int]) -> np.random.Generator:
+    """Return np.random.default_rng(key) for a case's stream key, built faster.
+
+    default_rng hands a list to SeedSequence, which turns every number into 32-bit words with an errstate each;
+    a number below 2**32 is one word, so an uint32 array of the key is the same entropy (the same generator).
+    """
+    if all(0 <= k < 2 ** 32 for k in key):
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(np.array(key, dtype=np.uint32))))
+    return np.random.default_rng(key)
+
+
+class _Plan:
+    """What performing one activity takes, looked up once per run rather than at every visit: the drawers of its
+    delays and duration (Distribution._drawer), who does it, and the policies that change how."""
+
+    __slots__ = ("name", "activity", "delay", "delays", "duration", "role", "by_case", "in_working_time", "system",
+                 "next_slot", "automation", "triage")
+
+    def __init__(self, activity: Activity, policies: dict[str, dict[str, Any]]) -> None:
+        name = self.name = activity.name
+        self.activity = activity
+        # Activity.delay_for(last) is delays.get(last, delay).
+        self.delay = activity.delay._drawer() if activity.delay is not None else None
+        self.delays = {k: d._drawer() for k, d in (activity.delay_after or {}).items()}
+        self.duration = activity.duration._drawer()
+        self.role = activity.role
+        self.by_case = bool(activity.roles)  # the case's attributes choose the role
+        self.in_working_time = activity.delay_in_working_time
+        self.system = activity.automated
+        self.next_slot: Callable[[float], float] | None = policies["schedule"].get(name)
+        self.automation: Automation | None = policies["automation"].get(name)
+        self.triage: AiTriage | None = policies["triage"].get(name)
+
+    def role_for(self, case: _Case) -> str | None:
+        """Return the role that does the activity for `case`: its one role, or the one its case attributes choose."""
+        return self.activity.role_for(case.attributes, case.site) if self.by_case else self.role
 
 
 def people(role: Role) -> list[str]:
@@ -706,11 +763,14 @@ class _Simulation:
         self.env = env = _Environment()
         self.cases = cases
         self.activities = {a.name: a for a in model.activities}
-        self.decisions = {d.after: d for d in model.decisions if d.visit is None}
+        self.decisions = {d.after: d for d in model.decisions if d.visit is None and d.before is None}
+        # Decisions that hold after a given preceding activity.
+        self.by_before = {(d.after, d.before): d for d in model.decisions if d.before is not None}
         # Decisions that hold from a given visit of their activity on, the latest visit first.
         self.by_visit: dict[str, list[Decision]] = {}
         for d in sorted((d for d in model.decisions if d.visit is not None), key=lambda d: -d.visit):
             self.by_visit.setdefault(d.after, []).append(d)
+        self.choosers = {id(d): _chooser(d) for d in model.decisions}  # Decision.choose of each, by id
         self.calendars = {c.name: c for c in model.calendars}
         self.records: list[tuple] = []
         self.active = 0
@@ -733,6 +793,7 @@ class _Simulation:
         self.policies = policies
         self.slot_clock = {p.activity: LocalClock(model.start, p.timezone) for p in model.policies
                            if isinstance(p, ScheduledAction)}
+        self.plans = {a.name: _Plan(a, policies) for a in model.activities}
         first = model.start.date() - timedelta(days=2)
         last = model.start.date() + timedelta(days=int(days) + 2)
         self.working: dict[str, WorkingTime] = {}
@@ -767,32 +828,43 @@ class _Simulation:
 
     def run_case(self, case: _Case) -> Generator[simpy.Event, Any, None]:
         """Route the case from START to END, performing each activity."""
-        rng = np.random.default_rng(case.stream)
-        at, visits = START, {}
-        matrices = self.policies["matrix"]
+        rng = _stream(case.stream)
+        random, attributes = rng.random, case.attributes
+        at, before, visits = START, START, {}
+        matrices, decisions = self.policies["matrix"], self.decisions
+        routed = set(self.by_visit) | {after for after, _ in self.by_before}
+        max_visits, perform, choosers = self.model.max_visits, self.perform, self.choosers
         while True:
             matrix = matrices.get(at)
-            u = rng.random()
+            u = random()
             if matrix is not None:
                 if not (yield from self.approvals(case, rng, matrix, visits)):
                     break
                 nxt = matrix.then
             else:
-                decision = self.decision(at, visits)
-                nxt = decision.choose(case.attributes, u) if decision is not None else END
+                # self.decision(at, visits, before), without the call for the activities routed by nothing else.
+                decision = self.decision(at, visits, before) if at in routed else decisions.get(at)
+                nxt = choosers[id(decision)](attributes, u) if decision is not None else END
             if nxt == END:
                 case.completed = True
                 break
-            if not self.visit(case, nxt, visits):
+            # self.visit(case, nxt, visits), written out.
+            count = visits[nxt] = visits.get(nxt, 0) + 1
+            if count > max_visits:
+                case.stopped = "loop guard"
                 break
-            if not (yield from self.perform(case, rng, nxt)):
+            if not (yield from perform(case, rng, nxt)):
                 break
-            at = nxt
-        case.end = self.env.now
+            before, at = at, nxt
+        case.end = self.env._now
         self.active -= 1
 
-    def decision(self, at: str, visits: dict[str, int]) -> Decision | None:
-        """Return the decision after `at` for a case that has now done it `visits[at]` times (None: the end)."""
+    def decision(self, at: str, visits: dict[str, int], before: str = START) -> Decision | None:
+        """Return the decision after `at` (done after `before`) for a case that has now done it `visits[at]` times
+        (None: the end)."""
+        found = self.by_before.get((at, before))
+        if found is not None:
+            return found
         staged = self.by_visit.get(at)
         if staged:
             done = visits.get(at, 0)
@@ -834,57 +906,61 @@ class _Simulation:
 
     def perform(self, case: _Case, rng: np.random.Generator, name: str) -> Generator[simpy.Event, Any, bool]:
         """Do one activity of the case (its delay, schedule and policy included); return False to stop the case."""
-        env, activity = self.env, self.activities[name]
-        waits = activity.delay_for(case.last)
+        env, plan = self.env, self.plans[name]
+        draw_delay = plan.delays.get(case.last, plan.delay)
         case.last = name
-        delay = float(waits.sample(rng)) if waits is not None else 0.0
-        duration = float(activity.duration.sample(rng))
+        delay = draw_delay(rng) if draw_delay is not None else 0.0
+        duration = plan.duration(rng)
         if delay > 0:
-            role = _role_of(activity, case) if activity.delay_in_working_time else None
-            ready = self.working[role].add_working(env.now, delay) if role is not None else env.now + delay
+            role = plan.role_for(case) if plan.in_working_time else None
+            now = env._now
+            ready = self.working[role].add_working(now, delay) if role is not None else now + delay
             if ready == inf:
                 return False
-            yield env.timeout(ready - env.now)
+            yield env.timeout(ready - now)
         attributes = None
-        next_slot = self.policies["schedule"].get(name)
-        if next_slot is not None:
-            slot = next_slot(env.now)
+        if plan.next_slot is not None:
+            slot = plan.next_slot(env.now)
             if slot == inf:
                 return False
             if slot > env.now:
                 yield env.timeout(slot - env.now)
             attributes = {"batch": self.slot_clock[name].local(slot).isoformat(timespec="minutes")}
-        automation = self.policies["automation"].get(name)
-        if automation is not None:
-            return (yield from self.automated(case, rng, name, automation, attributes))
-        triage = self.policies["triage"].get(name)
-        if triage is not None:
-            yield from self.triaged(case, rng, name, triage, attributes)
+        if plan.automation is not None:
+            return (yield from self.automated(case, rng, name, plan.automation, attributes))
+        if plan.triage is not None:
+            yield from self.triaged(case, rng, name, plan.triage, attributes)
             return True
-        role = _role_of(activity, case)
-        if activity.automated or role is None:
+        role = plan.role_for(case)
+        if plan.system or role is None:
             start = env.now
             if duration > 0:
                 yield env.timeout(duration)
             self.record(case, name, start, env.now, SYSTEM, SYSTEM, attributes, "system")
             return True
-        yield from self.manual(case, name, role, duration, attributes, "manual")
+        yield self.manual(case, name, role, duration, attributes, "manual")
         return True
 
     def manual(self, case: _Case, name: str, role: str, duration: float, attributes: dict | None,
-               kind: str) -> Generator[simpy.Event, Any, None]:
-        """Queue the work for the role's people and wait until one of them has done it."""
+               kind: str) -> _Call:
+        """Queue the work for the role's people; return the event to wait on, which happens when one of them has
+        done it, and which records the event first (as a process resumed by it would, before anything else)."""
         env = self.env
         task = _Task(case, name, duration, _Call([]), attributes)
-        task.ready = env.now
+
+        def record(done: _Call) -> None:
+            resource, role_done, start, end = done._value
+            self.record(case, name, start, end, resource, role_done, task.attributes, kind)
+
+        task.done.callbacks.append(record)
+        task.ready = env._now
         self.pools[role].put(task)
         if not task.taken:
             escalation = self.policies["escalation"].get(name)
             if escalation is not None and kind == "manual":
                 env.process(self.escalate(task, escalation))
             self.maybe_delegate(task)
-        resource, role_done, start, end = yield task.done
-        self.record(case, name, start, end, resource, role_done, task.attributes, kind)
+        return task.done
 
     def watch(self, pool: _Pool, delegation: Delegation) -> Generator[simpy.Event, Any, None]:
         """Whenever the whole role goes away (off shift or absent) for longer than `after_h`, hand the tasks
@@ -982,8 +1058,8 @@ class _Simulation:
                 yield env.timeout(automation.backoff_s * 2 ** attempt)
         if automation.exception_role is not None:
             activity = automation.exception_activity or f"{EXCEPTION_PREFIX}{name}"
-            yield from self.manual(case, activity, automation.exception_role,
-                                   float(automation.exception_duration.sample(rng)), None, "exception")
+            yield self.manual(case, activity, automation.exception_role,
+                              float(automation.exception_duration.sample(rng)), None, "exception")
             return True
         now = env.now
         self.record(case, automation.dead_letter_activity, now, now, SYSTEM, SYSTEM, {"failed": name}, "dead_letter")
@@ -1005,11 +1081,11 @@ class _Simulation:
                     (attributes or {}) | {"confidence": round(confidence, 4),
                                           "routed": "review" if review else "automatic"}, "system")
         if review:
-            yield from self.manual(case, f"{REVIEW_PREFIX}{name}", triage.review_role,
-                                   float(triage.review_duration.sample(rng)), None, "review")
+            yield self.manual(case, f"{REVIEW_PREFIX}{name}", triage.review_role,
+                              float(triage.review_duration.sample(rng)), None, "review")
         elif not right:
-            yield from self.manual(case, triage.misroute_activity, triage.misroute_role or triage.review_role,
-                                   float(triage.misroute_duration.sample(rng)), None, "rework")
+            yield self.manual(case, triage.misroute_activity, triage.misroute_role or triage.review_role,
+                              float(triage.misroute_duration.sample(rng)), None, "rework")
 
     # -- running
 
@@ -1064,31 +1140,43 @@ def _utc(moment: datetime) -> datetime:
 
 def _stamps(origin: pd.Timestamp, seconds: list[float] | np.ndarray) -> pd.Series:
     """Return UTC timestamps (microseconds) of simulation seconds."""
-    # Float microseconds stay exact below 2**53 (285 years); NaN (a case still open) becomes NaT.
+    # Float microseconds stay exact below 2**53 (285 years); NaN (a case still open) becomes NaT. Whole
+    # microseconds times 1000 are the nanoseconds pd.to_timedelta(micros, unit="us") gives, without its slow
+    # float path (a tenth of a run's frames).
     micros = np.round(np.asarray(seconds, dtype=float) * 1e6)
-    return pd.Series(origin + pd.to_timedelta(micros, unit="us"))
+    missing = np.isnan(micros)
+    nanos = np.where(missing, 0.0, micros).astype(np.int64) * 1000
+    nanos[missing] = np.iinfo(np.int64).min  # NaT
+    return pd.Series(origin + pd.TimedeltaIndex(nanos.view("m8[ns]")))
+
+
+def _objects(values: list | tuple) -> pd.Series:
+    """Return the values as a Series of dtype object (np.fromiter does not look into them for nested sequences
+    as pandas does with a list: several times faster)."""
+    return pd.Series(np.fromiter(values, dtype=object, count=len(values)), dtype=object)
 
 
 def _frames(model: Model, sim: _Simulation, cases: list[_Case]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the events and cases DataFrames of a finished simulation."""
     origin = pd.Timestamp(_utc(model.start))
     warmup = model.warmup_days * _DAY
-    records = sorted(sim.records, key=lambda r: (r[0], r[3], r[4], r[1]))
-    columns = [[r[k] for r in records] for k in range(9)]
+    # By case, start, end, then the order recorded (itemgetter: the same key as a lambda, built in C).
+    records = sorted(sim.records, key=itemgetter(0, 3, 4, 1))
+    columns = list(zip(*records, strict=True)) if records else [() for _ in range(9)]
     index = np.asarray(columns[0], dtype="int64")
     amounts = np.array([c.attributes.get("amount") for c in cases], dtype=object)
     events = pd.DataFrame({
-        "case_id": pd.Series([cases[i].case_id for i in index], dtype=object),
-        "activity": pd.Series(columns[2], dtype=object),
+        "case_id": _objects([cases[i].case_id for i in columns[0]]),
+        "activity": _objects(columns[2]),
         "start_time": _stamps(origin, columns[3]),
         "end_time": _stamps(origin, columns[4]),
-        "resource": pd.Series(columns[5], dtype=object),
-        "role": pd.Series(columns[6], dtype=object),
-        "site": pd.Series([cases[i].site for i in index], dtype=object),
+        "resource": _objects(columns[5]),
+        "role": _objects(columns[6]),
+        "site": _objects([cases[i].site for i in columns[0]]),
         "amount": pd.to_numeric(pd.Series(amounts[index] if len(index) else [], dtype=object),
                                 errors="coerce").astype(float),
-        "attributes": pd.Series([json.dumps(a, sort_keys=True) if a else None for a in columns[7]], dtype=object),
-        "kind": pd.Series(columns[8], dtype=object),
+        "attributes": _objects([json.dumps(a, sort_keys=True) if a else None for a in columns[7]]),
+        "kind": _objects(columns[8]),
     }, columns=EVENT_COLUMNS)
     names = [a.name for a in model.attributes]
     frame = pd.DataFrame({

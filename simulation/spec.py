@@ -11,6 +11,8 @@ hand-edited probabilities (see `Change`).
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -65,7 +67,36 @@ _PARAMETERS = {
 # Sampling one value at a time needs log(median) and the empirical quantile grid at every draw: both cached.
 _log = lru_cache(maxsize=4096)(np.log)
 _GRID_CACHE = 4096
-_GRIDS: dict[int, tuple[list[float], list[float], np.ndarray, np.ndarray]] = {}
+_GRIDS: dict[int, tuple[list[float], list[float], np.ndarray, np.ndarray, Callable]] = {}
+
+
+def _interpolator(grid: np.ndarray, quantiles: np.ndarray) -> Callable[[np.random.Generator], float]:
+    """Return a function drawing u uniform on [0, 1) and returning np.interp(u, grid, quantiles), in plain floats.
+
+    np.interp costs microseconds per scalar call; this is its arithmetic written out for one value (the same
+    segment, slope and sum, so the same float, NaN fallbacks included), with `grid` strictly increasing from 0.
+    """
+    xs, ys = grid.tolist(), quantiles.tolist()
+    last = len(xs) - 1
+
+    def draw(rng: np.random.Generator) -> float:
+        x = rng.random()  # rng.uniform(0, 1): 0 + 1 * the same double
+        j = bisect_right(xs, x) - 1
+        if j >= last:
+            return ys[last]
+        x0, y0 = xs[j], ys[j]
+        if x0 == x:
+            return y0
+        x1, y1 = xs[j + 1], ys[j + 1]
+        slope = (y1 - y0) / (x1 - x0)
+        y = slope * (x - x0) + y0
+        if y != y:  # NaN (infinite quantiles): numpy tries from the right end, then the flat value
+            y = slope * (x - x1) + y1
+            if y != y and y0 == y1:
+                y = y0
+        return y
+
+    return draw
 
 
 class Distribution(_Spec):
@@ -145,14 +176,16 @@ class Distribution(_Spec):
     def _one(self, rng: np.random.Generator) -> float:
         # The engine draws one value at a time, hundreds of thousands of times a run: scalar draws skip the
         # size-1 arrays. numpy's scalar and size-1 draws consume the generator alike, so the draws are the same
-        # as `sample(rng, 1)[0]` (tests/test_simulation_spec.py compares the sequences for every kind).
+        # as `sample(rng, 1)[0]` (tests/test_simulation_spec.py compares the sequences for every kind). The engine
+        # keeps a _drawer per distribution instead, the same draws with the branch taken once; this branch stays
+        # for everyone else, as building a drawer per draw would cost more than it saves.
         k = self.kind
         if k == "fixed":
             x = float(self.value)
         elif k == "exponential":
             x = rng.exponential(self.mean)
         elif k == "lognormal":
-            x = rng.lognormal(self._log_median(), self.sigma)
+            x = rng.lognormal(_log(self.median), self.sigma)
         elif k == "gamma":
             x = rng.gamma(self.shape, self.scale)
         elif k == "weibull":
@@ -165,18 +198,65 @@ class Distribution(_Spec):
         elif k == "beta":
             x = rng.beta(self.a, self.b)
         else:
-            grid, q = self._grid()
-            x = np.interp(rng.uniform(0, 1), grid, q)
+            x = self._grid_entry()[4](rng)  # np.interp(rng.uniform(0, 1), *self._grid()), see _interpolator
         cap = self.cap
         if cap is not None and x > cap:
             x = cap
         return float(x)
 
-    def _log_median(self) -> float:
-        return _log(self.median)
+    def _drawer(self) -> Callable[[np.random.Generator], float]:
+        """Return a function drawing one value (a float, in the distribution's unit) from a generator exactly as
+        `sample(rng)` (_one) does, with the kind's branch and the parameters chosen once.
+
+        The engine keeps one drawer per distribution of its activities: a drawer costs about half a draw by _one.
+        Its branches mirror _one's and must draw the same (for a change to one, change the other).
+        """
+        k = self.kind
+        if k == "fixed":
+            value = float(self.value if self.cap is None or self.value <= self.cap else self.cap)
+            return lambda _rng: value
+        if k == "empirical":
+            draw = self._grid_entry()[4]
+        elif k == "exponential":
+            mean = self.mean
+            draw = lambda rng: rng.exponential(mean)  # noqa: E731 (one-line drawers read best as lambdas)
+        elif k == "lognormal":
+            mu, sigma = float(_log(self.median)), self.sigma
+            draw = lambda rng: rng.lognormal(mu, sigma)  # noqa: E731
+        elif k == "gamma":
+            shape, scale = self.shape, self.scale
+            draw = lambda rng: rng.gamma(shape, scale)  # noqa: E731
+        elif k == "weibull":
+            shape, scale = self.shape, self.scale
+            draw = lambda rng: scale * rng.weibull(shape)  # noqa: E731
+        elif k == "normal":
+            mean, sd = self.mean, self.sd
+
+            def draw(rng: np.random.Generator) -> float:
+                x = rng.normal(mean, sd)
+                return x if x > 0.0 else 0.0
+        elif k == "uniform":
+            low, high = self.low, self.high
+            draw = lambda rng: rng.uniform(low, high)  # noqa: E731
+        else:
+            a, b = self.a, self.b
+            draw = lambda rng: rng.beta(a, b)  # noqa: E731
+        cap = self.cap
+        if cap is None:
+            return draw
+
+        def capped(rng: np.random.Generator) -> float:
+            x = draw(rng)
+            return x if x <= cap else cap
+
+        return capped
 
     def _grid(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the evenly spaced probabilities and the quantiles as arrays, built once per quantile list."""
+        return self._grid_entry()[2:4]
+
+    def _grid_entry(self) -> tuple[list[float], list[float], np.ndarray, np.ndarray, Callable]:
+        """Return the cached (quantile list, its copy, probabilities, quantiles, interpolating drawer)."""
         quantiles = self.quantiles
         found = _GRIDS.get(id(quantiles))
         # The entry keeps the list, so its id cannot be reused while the entry exists; the copy catches a list
@@ -185,8 +265,9 @@ class Distribution(_Spec):
             if len(_GRIDS) >= _GRID_CACHE:
                 _GRIDS.clear()
             q = np.asarray(quantiles, dtype=float)
-            found = _GRIDS[id(quantiles)] = (quantiles, list(quantiles), np.linspace(0, 1, len(q)), q)
-        return found[2], found[3]
+            grid = np.linspace(0, 1, len(q))
+            found = _GRIDS[id(quantiles)] = (quantiles, list(quantiles), grid, q, _interpolator(grid, q))
+        return found
 
     def mean_value(self) -> float:
         """Return the mean of the distribution (before the cap), in its unit."""
@@ -370,10 +451,14 @@ class Decision(_Spec):
     visit: int | None = Field(None, ge=1, description="holds from this visit of `after` on (1: its first) until a "
                                                       "later visit has a decision of its own; none: every visit "
                                                       "without one")
+    before: str | None = Field(None, description="holds when the activity before `after` was this one (START: "
+                                                  "`after` was the case's first); none: any other")
     branches: list[Branch] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _probabilities(self) -> Decision:
+        if self.visit is not None and self.before is not None:
+            raise ValueError(f"after {self.after}: a decision holds from a visit or after an activity, not both")
         free = [b.probability for b in self.branches if b.when is None]
         if free and abs(sum(free) - 1.0) > 1e-6:
             raise ValueError(f"after {self.after}: the probabilities of the unconditioned branches sum to "
@@ -600,14 +685,17 @@ class Model(_Spec):
             if r.calendar is not None and r.calendar not in calendars:
                 raise ValueError(f"role {r.name}: unknown calendar {r.calendar}")
         afters = [d.after for d in self.decisions]
-        keys = [(d.after, d.visit) for d in self.decisions]
-        for after, visit in sorted({k for k in keys if keys.count(k) > 1}, key=str):
-            raise ValueError(f"two decisions after {after}" + (f" from visit {visit}" if visit else ""))
+        keys = [(d.after, d.visit, d.before) for d in self.decisions]
+        for after, visit, before in sorted({k for k in keys if keys.count(k) > 1}, key=str):
+            raise ValueError(f"two decisions after {after}" + (f" from visit {visit}" if visit else "")
+                             + (f" when {before} came before" if before else ""))
         if START not in afters:
             raise ValueError("the routing needs a decision after START")
         for d in self.decisions:
             if d.after != START and d.after not in known:
                 raise ValueError(f"decision after unknown activity {d.after}")
+            if d.before is not None and d.before != START and d.before not in known:
+                raise ValueError(f"decision after {d.after}: unknown activity {d.before} before it")
             for b in d.branches:
                 if b.to not in known:
                     raise ValueError(f"decision after {d.after}: unknown activity {b.to}")

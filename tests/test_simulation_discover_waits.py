@@ -145,3 +145,31 @@ def test_the_twin_reproduces_calls_per_case_and_cycle_times(calls):
     # One call only: 20% of the cases (0.2 by construction); a pooled loop probability would give about 1/3.
     assert abs(twin_calls.get(1, 0) - real_calls[1]) < 0.06, (twin_calls.head(), real_calls.head())
     assert abs(twin_median / real_median - 1) < 0.2, (twin_median, real_median)
+
+
+def test_routing_by_the_step_before_is_found_and_simulated(tmp_path):
+    # Register -> Scan or Type -> Check; after Check a scanned form is paid (90%), a typed one fixed first (90%).
+    rng = np.random.default_rng(5)
+    rows, t = [], datetime(2024, 3, 4, 9, tzinfo=UTC)
+    for i in range(600):
+        t += timedelta(minutes=float(rng.exponential(60)))
+        entry = "Scan" if rng.random() < 0.5 else "Type"
+        fix = rng.random() < (0.1 if entry == "Scan" else 0.9)
+        steps = ["Register", entry, "Check", *(["Fix"] if fix else []), "Pay"]
+        for k, activity in enumerate(steps):
+            start = t + timedelta(minutes=10 * k)
+            rows.append({"case_id": f"R{i:04d}", "activity": activity, "start_time": start,
+                         "end_time": start + timedelta(minutes=5), "resource": f"clerk {i % 7}", "role": "clerk"})
+    events = pd.DataFrame(rows)
+    cases = pd.DataFrame({"case_id": events.case_id.unique(), "amount": np.nan, "site": "Main", "attributes": "{}"})
+    model = discover(write_workspace(tmp_path / "forms.duckdb", events, cases, process="forms"), "forms")
+    after_check = {d.before: d for d in model.decisions if d.after == "Check"}
+    assert {"Scan", "Type"} <= set(after_check)
+    fixed = {b: next(x.probability for x in after_check[b].branches if x.to == "Fix") for b in ("Scan", "Type")}
+    assert fixed["Scan"] < 0.2 and fixed["Type"] > 0.8, fixed
+    assert "Check (after Scan, Type)" in model.notes["routing"]
+    run = simulate(model, seed=1)
+    paths = run.events.sort_values(["case_id", "start_time"]).groupby("case_id").activity.agg(tuple)
+    typed = paths[paths.map(lambda p: "Type" in p)]
+    assert len(typed) > 100
+    assert typed.map(lambda p: "Fix" in p).mean() > 0.8  # pooled routing would fix about half of them
