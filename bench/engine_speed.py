@@ -3,7 +3,7 @@
 What it measures
     For each log (PurchasingExample_simod, academic_credentials, bpic2012_W_start_end) the model is discovered once
     (cached as YAML in the work folder) and simulated with seed 0 by both engines in this one process, in turns:
-    the current `simulation.engine` and the `simulation/engine.py` of the base commit (default bea0abb), loaded from
+    the current `simulation.engine` and the `simulation/engine.py` of the base commit (default 7e31104), loaded from
     `git show` into a temporary module. Rate = simulated events / SimulationRun.wall_time_s (arrivals, the
     discrete-event run and the result frames); the best of `--repeats` runs of each engine counts, because the
     machine is shared and the noise only ever slows a run down. "identical" compares the events DataFrames of the
@@ -11,7 +11,7 @@ What it measures
 
 How to run
     .venv/bin/python bench/engine_speed.py                          # all three logs, 5 repeats
-    .venv/bin/python bench/engine_speed.py --logs academic_credentials --repeats 3 --base bea0abb
+    .venv/bin/python bench/engine_speed.py --logs academic_credentials --repeats 3 --base 7e31104
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--logs", nargs="+", default=list(LOGS), choices=LOGS)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--base", default="bea0abb", help="the git commit of the engine to compare with")
+    parser.add_argument("--base", default="7e31104", help="the git commit of the engine to compare with")
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "engine-speed",
                         help="where discovered models are cached")
     args = parser.parse_args()
