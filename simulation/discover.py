@@ -879,7 +879,7 @@ class _Discovery:
         self.con.execute(f"""
             CREATE TEMP TABLE {self.wt} AS
             SELECT case_id, event_id, activity, prev_activity, resource, role, grp, end_time, prev_end AS ready, sys,
-                   s AS started, res_prev_end, greatest(epoch(s - prev_end), 0) / 3600.0 AS wait_h
+                   s AS started, greatest(epoch(s - prev_end), 0) / 3600.0 AS wait_h
             FROM (SELECT *, {STARTED} AS s FROM {self.ev} WHERE prev_end IS NOT NULL)
         """, self._start_rules()).fetchall()
         config = bottleneck_config(self.process, self.tz).model_copy(update={"system_resources": self.systems})
@@ -899,27 +899,19 @@ class _Discovery:
         hidden_fits: dict[str, np.ndarray] = {}
         per_pair: dict[str, dict[str, np.ndarray | None]] = {}
         for a, g in hidden.groupby("activity", sort=True):
-            counts = g.prev_activity.value_counts()
-            own = g.prev_activity.map(counts).to_numpy() >= PAIR_MIN_EVENTS
-            pairs = {str(p): x for p, x in g[own].groupby("prev_activity", sort=True)}
-            rest = g[~own]
-            found = {p: _hidden_delay(x) for p, x in pairs.items()}
-            default = _hidden_delay(rest) if len(rest) else None
-            if default is None and not any(v is not None for v in found.values()):
+            found = _delays_by_predecessor(g, int(firsts.get(a, 0)))
+            if found is None:
                 continue
+            default, after = found
             self.wait_kind[a] = "hidden"
             self.working_time_delay.add(a)
-            shares = [f"after {p}: mean {human(float(v.mean()))}" for p, v in found.items() if v is not None]
-            why_of[a] = ("done by people, but not a queue: its performer was free or took later-ready work first "
-                         f"for most of the wait (in working time; {'; '.join(shares) or 'over all its predecessors'})")
-            if len(pairs) + bool(len(rest)) > 1:
-                # A case's first event waits for nothing: its start is the case's arrival.
-                per_pair[a] = found | ({START: None} if default is not None and firsts.get(a) else {})
-                if default is not None:
-                    hidden_fits[a] = default
-            else:  # one preceding activity, or too few of each: one delay, none before a case's first event
-                values = default if default is not None else next(iter(found.values()))
-                hidden_fits[a] = np.concatenate([values, np.zeros(int(firsts.get(a, 0)))])
+            means = [f"after {p}: mean {human(float(v.mean()))}" for p, v in (after or {}).items() if v is not None]
+            why_of[a] = ("done by people, but not a queue: its performer was free or did newer work for most of the "
+                         f"wait (in working time; {'; '.join(means) or 'over all its predecessors'})")
+            if default is not None:
+                hidden_fits[a] = default
+            if after is not None:
+                per_pair[a] = after
         # An activity run in batches waits for its run as well, which the run schedule reproduces: the case became
         # due somewhere between the run before its own and its own run, so the delay runs to the middle of that
         # interval and the schedule adds the rest (on average the same total wait, without counting it twice).
@@ -947,23 +939,18 @@ class _Discovery:
                                   ORDER BY wait_h) AS i, count(*) OVER (PARTITION BY activity) AS n
                            FROM {self.wt} WHERE list_contains($acts, activity))
                 SELECT activity, s, n FROM r WHERE (i - 1) % greatest(1, n // $m) = 0 ORDER BY activity, s
-            """, {"acts": sorted(a for a in why_of if a not in hidden_fits), "m": MAX_SAMPLE})
+            """, {"acts": sorted(a for a in why_of if a not in hidden_fits and a not in per_pair), "m": MAX_SAMPLE})
             for a, why in sorted(why_of.items()):
                 if a in per_pair:
                     self.delay_after[a] = {p: _fit_delay(v) for p, v in per_pair[a].items()}
-                    fit = _fit_delay(hidden_fits[a]) if a in hidden_fits else None
-                    if fit is not None:
-                        out[a] = fit
+                measured = a in hidden_fits or a in per_pair
+                fit = _fit_delay(hidden_fits.get(a) if measured else df[df.activity == a].s.to_numpy())
+                if fit is not None:
+                    if not measured:
+                        fit.n = int(df[df.activity == a].n.max())
+                    out[a] = fit
+                if fit is not None or a in per_pair:
                     lines.append(f"{a} ({self.wait_kind[a]}: {why})")
-                    continue
-                values = hidden_fits[a] if a in hidden_fits else df[df.activity == a].s.to_numpy()
-                fit = _fit_delay(values)
-                if fit is None:
-                    continue
-                if a not in hidden_fits:
-                    fit.n = int(df[df.activity == a].n.max())
-                out[a] = fit
-                lines.append(f"{a} ({self.wait_kind[a]}: {why})")
         self.notes["delays"] = (
             "waiting before an activity that is not a queue for people (wait kinds of mining.bottlenecks: "
             "system, external or scheduled) is fitted as its delay, from the end of the case's previous event to "
@@ -1263,6 +1250,25 @@ def _routes_differ(a: pd.Series, b: pd.Series) -> bool:
         return False
     difference = float(np.abs(table[0] / table[0].sum() - table[1] / table[1].sum()).sum() / 2)
     return difference >= VISIT_MIN_DIFFERENCE and float(stats.chi2_contingency(table).pvalue) < VISIT_P_VALUE
+
+
+def _delays_by_predecessor(waits: pd.DataFrame, firsts: int
+                           ) -> tuple[np.ndarray | None, dict[str, np.ndarray | None] | None] | None:
+    """Return the no-queue parts (seconds) of one activity's waits that are delays: (the delay after any other
+    activity, or None; the delay per preceding activity seen PAIR_MIN_EVENTS times, None where it has none, or None
+    when one delay serves all), or None when no part is a delay. `firsts`: how often the activity starts a case."""
+    often = waits.prev_activity.map(waits.prev_activity.value_counts()).to_numpy() >= PAIR_MIN_EVENTS
+    after = {str(p): _hidden_delay(x) for p, x in waits[often].groupby("prev_activity", sort=True)}
+    rest = waits[~often]
+    default = _hidden_delay(rest) if len(rest) else None
+    if default is None and all(v is None for v in after.values()):
+        return None
+    if len(after) + bool(len(rest)) == 1:
+        # One preceding activity, or too few of each: one delay, with the case's first events as no delay.
+        values = default if default is not None else next(iter(after.values()))
+        return np.concatenate([values, np.zeros(firsts)]), None
+    # A case's first event waits for nothing: its start is the case's arrival.
+    return default, after | ({START: None} if default is not None and firsts else {})
 
 
 def _hidden_delay(waits: pd.DataFrame) -> np.ndarray | None:
