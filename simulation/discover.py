@@ -94,9 +94,18 @@ HIDDEN_DELAY_SHARE = 0.5
 HIDDEN_DELAY_MIN_H = 1.0
 PAIR_MIN_EVENTS = 30
 # Arrivals: a month the log covers on fewer days has no month factor of its own; months without one take the level
-# the trend of the arrivals reaches at the end of the log, within these bounds of the covered months' mean.
+# forecast for after the log, within these bounds of the covered months' mean.
 MONTH_MIN_DAYS = 14
 TREND_BOUNDS = (0.25, 4.0)
+# The level forecast is the one of LEVEL_FORECASTS that would have forecast the log's own end best: each predicts the
+# cases per day of the last FORECAST_HOLDOUT of the span (whole weeks, so that every weekday weighs the same) from
+# the days before it, at origins moved back by these shares of the span (one origin is a noisy judge); the score is
+# the mean absolute log ratio of forecast to actual. An origin needs FORECAST_MIN_DAYS of history before it.
+FORECAST_HOLDOUT = 0.2
+FORECAST_ORIGINS = (0.0, 0.1, 0.2)
+FORECAST_MIN_DAYS = 28
+# Holt's damped trend on weekly means: the usual smoothing weights and damping.
+DAMPED_ALPHA, DAMPED_BETA, DAMPED_PHI = 0.3, 0.1, 0.9
 
 
 def discover(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, timezone: str | None = None,
@@ -358,14 +367,14 @@ class _Discovery:
         """, {"tz": self.tz, "first": first, "last": last})
         month = [1.0] * 12
         rates = {int(r.m): r.n / r.days for r in daily.itertuples() if r.days >= MONTH_MIN_DAYS}
-        level = self._arrival_level(first, span_days)
+        level, forecast, scores = self._arrival_level(first, span_days)
         recent_factor = 1.0
         if rates and sum(rates.values()) > 0:
             mean = float(np.mean(list(rates.values())))
             for m, r in rates.items():
                 month[m - 1] = round(r / mean, 4)
-            # A month the log does not cover (or barely) is not an average month: it comes after the log, so the
-            # latest level of arrivals is the better forecast. The engine scales by the mean month factor, which
+            # A month the log does not cover (or barely) is not an average month: it comes after the log, so a
+            # forecast of the level after the log is the better guess. The engine scales by the mean month factor, which
             # the weekly rate carries so that every covered month keeps its own rate.
             recent_factor = round(min(max(level / mean, TREND_BOUNDS[0]), TREND_BOUNDS[1]), 4)
             month = [month[m] if m + 1 in rates else recent_factor for m in range(12)]
@@ -380,10 +389,10 @@ class _Discovery:
             f"hour-of-week weights from the arrival times in {self.tz} (mean 1; busiest "
             f"{WEEKDAYS[busiest // 24]} {busiest % 24:02d}:00, weight {hour_of_week[busiest]:.2f}; weekend share "
             f"{weekday_share[5:].sum():.0%}); month factors = arrivals per day of the month over the mean of the "
-            f"{len(rates)} months covered on at least {MONTH_MIN_DAYS} days; the other months at the level the trend "
-            f"of the arrivals reaches at the end of the log (least squares on the cases per day: {level * 7:,.1f} per "
-            f"week, {recent_factor:.2f} of the covered months' mean, kept within {TREND_BOUNDS[0]:g} and "
-            f"{TREND_BOUNDS[1]:g}), and the weekly rate, {per_week:,.1f}, carries the mean month factor): "
+            f"{len(rates)} months covered on at least {MONTH_MIN_DAYS} days; the other months at the level forecast "
+            f"for after the log ({_forecast_text(forecast, scores)}: {level * 7:,.1f} per week, {recent_factor:.2f} "
+            f"of the covered months' mean, kept within {TREND_BOUNDS[0]:g} and {TREND_BOUNDS[1]:g}), and the weekly "
+            f"rate, {per_week:,.1f}, carries the mean month factor): "
             + ", ".join(f"{m:.2f}" for m in month)
             + (f"; sites by share of cases: {', '.join(f'{k} {v:.1%}' for k, v in site_shares.items())}"
                if site_shares else "; no site recorded"))
@@ -393,8 +402,8 @@ class _Discovery:
             cases_per_week=round(per_week, 3), timezone=self.tz, hour_of_week=hour_of_week, month=month,
             sites=site_shares)
 
-    def _arrival_level(self, first: datetime, span_days: float) -> float:
-        """Return the cases per day at the end of the log by the least-squares line through the cases per day."""
+    def _arrival_level(self, first: datetime, span_days: float) -> tuple[float, str, dict[str, float]]:
+        """Return the cases per day forecast for after the log, the forecast's name and the backtest's scores."""
         per_day = _run(self.con, f"""
             SELECT floor(epoch(arrival - $first::TIMESTAMPTZ) / 86400)::BIGINT AS d, count(*) AS n
             FROM {self.cs} GROUP BY d ORDER BY d
@@ -405,10 +414,7 @@ class _Discovery:
         idx = per_day.d.to_numpy(dtype=int)
         ok = idx < days
         counts[idx[ok]] = per_day.n.to_numpy(dtype=float)[ok]
-        if days < 14:
-            return float(counts.mean())
-        slope, intercept = np.polyfit(np.arange(days, dtype=float), counts, 1)
-        return float(max(intercept + slope * (days - 1), 0.0))
+        return forecast_level(counts)
 
     # -- case attributes -------------------------------------------------------------------------------------
 
@@ -1218,6 +1224,83 @@ class _Discovery:
                                 f"{WARMUP_CAP_DAYS:g} days and a quarter of the horizon: {warmup:g} days.")
         self.notes["max_visits"] = f"the most times one activity occurs in a case: {int(visits)}."
         return warmup, max(int(visits), 1)
+
+
+def _forecast_text(forecast: str, scores: dict[str, float]) -> str:
+    """Return how the level forecast was chosen, for the notes."""
+    if not scores:
+        return f"the {forecast} of the cases per day; the log is too short to backtest forecasts"
+    ranked = sorted(scores.items(), key=lambda kv: kv[1])
+    others = ", ".join(f"{name} {error:.2f}" for name, error in ranked if name != forecast)
+    return (f"the {forecast} of the cases per day, the best of {len(scores)} forecasts backtested on the last "
+            f"{FORECAST_HOLDOUT:.0%} of the log from up to {len(FORECAST_ORIGINS)} origins, mean absolute log error "
+            f"{scores[forecast]:.2f}; the others {others}")
+
+
+def _trend_level(counts: np.ndarray, horizon: int) -> float:
+    """Return the cases per day at the last day by the least-squares line through the cases per day."""
+    slope, intercept = np.polyfit(np.arange(len(counts), dtype=float), counts, 1)
+    return float(max(intercept + slope * (len(counts) - 1), 0.0))
+
+
+def _damped_trend(counts: np.ndarray, horizon: int) -> float:
+    """Return Holt's damped-trend forecast of the cases per day, averaged over the `horizon` days after `counts`."""
+    weeks = len(counts) // 7
+    if weeks < 3:
+        return float(counts.mean())
+    # Whole weeks ending at the last day: weekly means carry no weekday pattern.
+    y = counts[len(counts) - 7 * weeks:].reshape(weeks, 7).mean(axis=1)
+    level, trend = y[0], y[1] - y[0]
+    for value in y[1:]:
+        previous = level
+        level = DAMPED_ALPHA * value + (1 - DAMPED_ALPHA) * (level + DAMPED_PHI * trend)
+        trend = DAMPED_BETA * (level - previous) + (1 - DAMPED_BETA) * DAMPED_PHI * trend
+    steps = np.cumsum(DAMPED_PHI ** np.arange(1, max(round(horizon / 7), 1) + 1))
+    return float(max(np.mean(level + steps * trend), 0.0))
+
+
+# Forecasts of the level of cases per day after a series of cases per day, given the days forecast; the weekly
+# pattern is the hour-of-week weights' job. The trend comes first: it wins ties, as the forecast used before.
+LEVEL_FORECASTS: dict[str, Callable[[np.ndarray, int], float]] = {
+    "trend": _trend_level,
+    "mean": lambda counts, horizon: float(counts.mean()),
+    "last 4 weeks": lambda counts, horizon: float(counts[-28:].mean()),
+    "last 8 weeks": lambda counts, horizon: float(counts[-56:].mean()),
+    "damped trend": _damped_trend,
+}
+
+
+def _holdout_days(days: int) -> int:
+    return max(7 * round(days * FORECAST_HOLDOUT / 7), 7)
+
+
+def backtest_level_forecasts(counts: np.ndarray) -> dict[str, float]:
+    """Return per level forecast its mean absolute log ratio of forecast to actual cases per day over held-out ends
+    of the series `counts` (cases per day); empty when no origin has enough history."""
+    days = len(counts)
+    holdout = _holdout_days(days)
+    errors: dict[str, list[float]] = {name: [] for name in LEVEL_FORECASTS}
+    for back in FORECAST_ORIGINS:
+        end = days - round(days * back)
+        origin = end - holdout
+        if origin < FORECAST_MIN_DAYS:
+            continue
+        # Half a case over the held-out days keeps a period without cases finite.
+        actual = counts[origin:end].mean() + 0.5 / holdout
+        for name, forecast in LEVEL_FORECASTS.items():
+            errors[name].append(abs(math.log((forecast(counts[:origin], holdout) + 0.5 / holdout) / actual)))
+    return {name: float(np.mean(e)) for name, e in errors.items() if e}
+
+
+def forecast_level(counts: np.ndarray) -> tuple[float, str, dict[str, float]]:
+    """Return the cases per day forecast for after the series `counts` (cases per day), the name of the forecast and
+    every forecast's backtest error; the forecast is the one of least error, refit on the whole series."""
+    if len(counts) < 14:
+        return float(counts.mean()), "mean", {}
+    scores = backtest_level_forecasts(counts)
+    # Too short a series for any origin: the trend, the forecast used before there was a backtest.
+    name = min(scores, key=scores.get) if scores else "trend"
+    return LEVEL_FORECASTS[name](counts, _holdout_days(len(counts))), name, scores
 
 
 def _branches(counts: dict[str, int]) -> list[Branch]:
