@@ -58,7 +58,7 @@ bench: setup
 	$(BIN)/python bench/mining_bench.py --events $(MINING_EVENTS)
 	$(BIN)/python bench/conformance_bench.py --events 1000000 --repeat 3
 	$(BIN)/python bench/simulation_bench.py
-	$(BIN)/python bench/engine_speed.py --base 7e31104 --repeats 3
+	$(BIN)/python bench/engine_speed.py --base fd3033f
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

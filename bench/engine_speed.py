@@ -1,57 +1,58 @@
-"""Engine speed: simulated events per second of simulation/engine.py now against the engine of a base commit.
+"""Engine speed: simulated events per second of the engine now against the engine of a base commit, and whether the
+two simulate the same process (statistically).
 
 What it measures
     For each log (PurchasingExample_simod, academic_credentials, bpic2012_W_start_end) the model is discovered once
-    (cached as YAML in the work folder) and simulated with seed 0 by both engines in this one process, in turns:
-    the current `simulation.engine` and the `simulation/engine.py` of the base commit (default 7e31104), loaded from
-    `git show` into a temporary module. Rate = simulated events / SimulationRun.wall_time_s (arrivals, the
-    discrete-event run and the result frames); the best of `--repeats` runs of each engine counts, because the
-    machine is shared and the noise only ever slows a run down. "identical" compares the events DataFrames of the
-    two engines (all columns, exactly).
+    by the current code (cached as YAML in the work folder). Each engine then simulates it in a subprocess of its
+    own, in turns so that both see the same load: the current `simulation` package, and the whole `simulation`
+    package of the base commit (default fd3033f), exported with `git archive` into the work folder. A subprocess
+    runs replications 0..R-1 (seed 0) and reports, per replication, the rate = simulated events /
+    SimulationRun.wall_time_s (arrivals, the discrete-event run and the result frames) and the run's KPIs by its
+    own `kpis`. The best rate of each engine counts (the machine is shared and noise only slows a run down).
+
+    Engines that draw the same random numbers the same way give identical runs ("identical: yes"). Otherwise the
+    KPIs are compared over the replications: the mean of each engine and Welch's t-test p-value; a p-value well
+    above 0.01 for every KPI means the bench found no difference between the two processes.
 
 How to run
-    .venv/bin/python bench/engine_speed.py                          # all three logs, 5 repeats
-    .venv/bin/python bench/engine_speed.py --logs academic_credentials --repeats 3 --base 7e31104
+    .venv/bin/python bench/engine_speed.py                          # all three logs, 10 replications
+    .venv/bin/python bench/engine_speed.py --logs academic_credentials --replications 5 --base fd3033f
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import quiet, ratio  # noqa: E402
-from simulation import engine  # noqa: E402
-from simulation.spec import Model  # noqa: E402
-
 LOGS = ("PurchasingExample_simod", "academic_credentials", "bpic2012_W_start_end")
+COMPARED = ("cases", "cycle_time_median_h", "cycle_time_mean_h", "waiting_h_per_case", "manual_touches_per_case",
+            "rework_rate")
 
 
-def old_engine(commit: str, folder: Path) -> ModuleType:
-    """Return simulation/engine.py as of `commit`, imported as the module `engine_<commit>`."""
-    source = subprocess.run(["git", "show", f"{commit}:simulation/engine.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    path = folder / f"engine_{commit}.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
+def export(commit: str, folder: Path) -> Path:
+    """Return a folder holding the `simulation` package as of `commit` (exported with git archive)."""
+    target = folder / f"engine-{commit}"
+    if not (target / "simulation" / "engine.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit, "simulation"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
 
 
-def model_of(log: str, folder: Path) -> Model:
-    """Return the model discovered on the shipped log (cached as <folder>/<log>.yaml)."""
+def model_path(log: str, folder: Path) -> Path:
+    """Return the YAML of the model discovered on the shipped log by the current code (cached in `folder`)."""
     path = folder / f"{log}.yaml"
     if path.exists():
-        return Model.from_yaml(path.read_text(encoding="utf-8"))
+        return path
+    sys.path.insert(0, str(ROOT))
+    from bench.measure import quiet
     from ingest import ImportOptions, connect, import_file
     from ingest.demo import LOG_OPTIONS, SHIPPED_LOGS
     from simulation.discover import discover
@@ -65,37 +66,88 @@ def model_of(log: str, folder: Path) -> Model:
     finally:
         con.close()
     path.write_text(model.to_yaml(), encoding="utf-8")
-    return model
+    return path
 
 
-def timed(module: ModuleType, model: Model) -> tuple[float, object]:
-    """Return the simulated events per second of one run (seed 0) of `module`'s engine, and the run."""
-    run = module.simulate(model, seed=0)
-    return len(run.events) / run.wall_time_s, run
+def worker(package: str, model_yaml: str, replications: int) -> None:
+    """Print, as JSON, the rate and KPIs of each replication of the model by the engine found first on sys.path."""
+    sys.path.insert(0, package)
+    import pandas as pd
+
+    from simulation.engine import kpis, simulate
+    from simulation.spec import Model
+
+    model = Model.from_yaml(Path(model_yaml).read_text(encoding="utf-8"))
+    simulate(model, seed=0, replication=replications)  # warms up the caches and imports of both engines alike
+    out = []
+    for r in range(replications):
+        run = simulate(model, seed=0, replication=r)
+        out.append({"rate": len(run.events) / run.wall_time_s, "events": len(run.events),
+                    "kpis": {k: kpis(run).get(k) for k in COMPARED},
+                    "digest": int(pd.util.hash_pandas_object(run.events.astype(str), index=False).sum())})
+    print(json.dumps(out))
+
+
+def run_engine(package: Path, model: Path, replications: int) -> list[dict]:
+    """Return the replications of one engine, run in a fresh subprocess."""
+    done = subprocess.run([sys.executable, __file__, "--worker", str(package), str(model), str(replications)],
+                          check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def welch_p(a: list[float], b: list[float]) -> float:
+    """Return the two-sided p-value of Welch's t-test of equal means (1.0 when both samples are constant and
+    equal)."""
+    from scipy import stats
+
+    if len(set(a)) <= 1 and len(set(b)) <= 1:
+        return 1.0 if a[:1] == b[:1] else 0.0
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--logs", nargs="+", default=list(LOGS), choices=LOGS)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--base", default="7e31104", help="the git commit of the engine to compare with")
+    parser.add_argument("--replications", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each engine's subprocess, in turns")
+    parser.add_argument("--base", default="fd3033f", help="the git commit of the engine to compare with")
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "engine-speed",
-                        help="where discovered models are cached")
+                        help="where discovered models and the base engine are kept")
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], args.worker[1], int(args.worker[2]))
+        return
     args.folder.mkdir(parents=True, exist_ok=True)
-    old = old_engine(args.base, args.folder)
-    print(f"{'log':<26}{'events':>8}{'new ev/s':>11}{args.base + ' ev/s':>15}{'new/old':>9}  identical")
+    base = export(args.base, args.folder)
+    print(f"{'log':<26}{'events':>8}{'new ev/s':>11}{args.base + ' ev/s':>15}{'new/old':>9}  same process?")
     for log in args.logs:
-        model = model_of(log, args.folder)
-        new_rate, new_run, old_rate, old_run = 0.0, None, 0.0, None
-        for _ in range(args.repeats):  # in turns, so that both engines see the same load
-            rate, new_run = timed(engine, model)
-            new_rate = max(new_rate, rate)
-            rate, old_run = timed(old, model)
-            old_rate = max(old_rate, rate)
-        same = new_run.events.equals(old_run.events) and new_run.cases.equals(old_run.cases)
-        print(f"{log:<26}{len(new_run.events):>8}{new_rate:>11,.0f}{old_rate:>15,.0f}"
-              f"{ratio(new_rate, old_rate):>9}  {'yes' if same else 'NO'}", flush=True)
+        model = model_path(log, args.folder)
+        new: list[dict] = []
+        old: list[dict] = []
+        started = time.perf_counter()
+        for _ in range(args.rounds):
+            new = new + run_engine(ROOT, model, args.replications)
+            old = old + run_engine(base, model, args.replications)
+        new_rate, old_rate = max(r["rate"] for r in new), max(r["rate"] for r in old)
+        identical = [r["digest"] for r in new] == [r["digest"] for r in old]
+        n = args.replications
+        verdict = "identical" if identical else "statistically: " + ", ".join(
+            f"{k} {mean(new[:n], k):.3g} vs {mean(old[:n], k):.3g} "
+            f"(p={welch_p(values(new[:n], k), values(old[:n], k)):.2f})" for k in COMPARED)
+        print(f"{log:<26}{new[0]['events']:>8}{new_rate:>11,.0f}{old_rate:>15,.0f}"
+              f"{round(new_rate / old_rate, 2):>9}  {verdict}  [{time.perf_counter() - started:.0f} s]", flush=True)
+
+
+def values(runs: list[dict], key: str) -> list[float]:
+    """Return the KPI `key` of every replication in `runs`."""
+    return [float(r["kpis"][key]) for r in runs if r["kpis"][key] is not None]
+
+
+def mean(runs: list[dict], key: str) -> float:
+    """Return the mean of the KPI `key` over the replications."""
+    found = values(runs, key)
+    return sum(found) / len(found) if found else float("nan")
 
 
 if __name__ == "__main__":

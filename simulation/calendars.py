@@ -12,6 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from math import inf
 from zoneinfo import ZoneInfo
 
@@ -259,7 +260,13 @@ def absence_days(share: float, first: date, last: date, seed: int, replication: 
     rng = np.random.default_rng([seed, replication, 2, zlib.crc32(person.encode())])
     n = (last - first).days + 1
     hits = np.flatnonzero(rng.random(n) < share)
-    return frozenset(map(date.fromordinal, (hits + first.toordinal()).tolist()))
+    return frozenset(map(_dates(first, n).__getitem__, hits.tolist()))
+
+
+@lru_cache(maxsize=8)
+def _dates(first: date, n: int) -> tuple[date, ...]:
+    """Return the `n` dates from `first` on (shared by everybody's absences: building dates cost most of them)."""
+    return tuple(date.fromordinal(first.toordinal() + i) for i in range(n))
 
 
 def weekly_slots(days: list[str], times: list[str], clock: LocalClock) -> Callable[[float], float]:

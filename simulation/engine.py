@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import re
 import tempfile
 import time
@@ -28,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 from math import inf
 from operator import itemgetter
 from os import PathLike
@@ -53,6 +54,7 @@ from simulation.spec import (
     Automation,
     Decision,
     Delegation,
+    Distribution,
     Escalation,
     Model,
     Role,
@@ -76,6 +78,7 @@ EVENT_COLUMNS = ["case_id", "activity", "start_time", "end_time", "resource", "r
 MANUAL_KINDS = ("manual", "exception", "review", "rework")
 EXCEPTION_KINDS = ("exception", "dead_letter")
 _DAY = 86400.0
+_SEARCH_SHIFTS = 2000  # working intervals to look through for one at which a free person is at work
 
 Progress = Callable[[float, str], None]
 
@@ -235,8 +238,9 @@ class _Case:
 
 
 class _Arrivals:
-    """Non-homogeneous Poisson arrivals by thinning: rate = cases_per_week × hour-of-week weight × month factor
-    (both normalised to mean 1), in the arrivals' zone."""
+    """The arrival process of a model: a Poisson process whose rate is the weekly rate shaped by hour of week and
+    month (both normalised to mean 1), in the arrivals' zone, constant over each 15 minutes of UTC (zone offsets
+    are multiples of 15 minutes)."""
 
     def __init__(self, model: Model) -> None:
         a = model.arrivals
@@ -247,69 +251,73 @@ class _Arrivals:
         self.week = week / week.mean()
         self.month = month / month.mean()
         self.per_second = a.cases_per_week / (7 * _DAY)
-        self.peak = float(self.week.max() * self.month.max())
-        self._shape: dict[int, float] = {}
         total = sum(a.sites.values())
         self.sites = {s: v / total for s, v in a.sites.items()} if total > 0 else {}
+        self._grid: tuple[float, np.ndarray, np.ndarray] | None = None
 
-    def shape(self, t: float) -> float:
-        """Return the relative rate (mean 1) at simulation second `t` (cached per 15 minutes)."""
-        key = int((self.clock.origin_epoch + t) // 900)
-        value = self._shape.get(key)
-        if value is None:
-            local = self.clock.local(t)
-            value = self._shape[key] = float(self.week[local.weekday() * 24 + local.hour]
-                                             * self.month[local.month - 1])
-        return value
+    def buckets(self, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return the bucket edges (seconds, from 0 to `horizon`) and the relative rate (mean 1) within each."""
+        if self._grid is None or self._grid[0] != horizon:
+            origin = self.clock.origin_epoch
+            first = (np.floor(origin / 900) + 1) * 900 - origin
+            inner = np.arange(first, horizon, 900.0)
+            edges = np.concatenate([[0.0], inner[inner > 0], [horizon]])
+            local = pd.DatetimeIndex(pd.to_datetime(origin + edges[:-1], unit="s", utc=True)).tz_convert(
+                self.clock.tz)
+            shapes = (self.week[local.weekday.to_numpy() * 24 + local.hour.to_numpy()]
+                      * self.month[local.month.to_numpy() - 1])
+            self._grid = (horizon, edges, shapes)
+        return self._grid[1], self._grid[2]
 
-    def times(self, rng: np.random.Generator, scale: float, horizon: float) -> Generator[float, None, None]:
-        """Yield arrival moments (seconds) before `horizon` at `scale` times the model's rate."""
-        top = self.per_second * self.peak * scale
-        if top <= 0:
-            return
-        t = 0.0
-        # Most proposals are thinned away: the loop reads the 15-minute cache of shape() itself.
-        mean, peak, shapes, origin = 1 / top, self.peak, self._shape, self.clock.origin_epoch
-        exponential, uniform = rng.exponential, rng.random
-        while True:
-            t += exponential(mean)
-            if t >= horizon:
-                return
-            u = uniform() * peak
-            value = shapes.get(int((origin + t) // 900))
-            if value is None:
-                value = self.shape(t)
-            if u < value:
-                yield t
+    def times(self, rng: np.random.Generator, scale: float, horizon: float) -> np.ndarray:
+        """Return the arrival moments (seconds, ascending) before `horizon` at `scale` times the model's rate."""
+        rate = self.per_second * scale
+        if rate <= 0 or horizon <= 0:
+            return np.empty(0)
+        edges, shapes = self.buckets(horizon)
+        # The expected number of arrivals by each edge: a unit-rate process over it, mapped back, is the process.
+        expected = np.concatenate([[0.0], np.cumsum(shapes * np.diff(edges))]) * rate
+        total = float(expected[-1])
+        units = np.cumsum(rng.exponential(1.0, int(total + 10 * np.sqrt(total) + 20)))
+        while units[-1] < total:
+            more = np.cumsum(rng.exponential(1.0, max(int(0.1 * total), 20))) + units[-1]
+            units = np.concatenate([units, more])
+        units = units[units < total]
+        i = np.searchsorted(expected, units, side="right") - 1
+        # `side="right"` lands past the buckets without arrivals (rate 0), so every divisor is positive.
+        return edges[i] + (units - expected[i]) / (rate * shapes[i])
 
-    def draw(self, rng: np.random.Generator, site: str | None) -> dict[str, Any]:
-        """Return the case attributes drawn at arrival (one fixed set of draws per case)."""
-        found: dict[str, Any] = {}
+    def sites_of(self, u: np.ndarray, sites: dict[str, float]) -> list[str | None]:
+        """Return the site chosen by each uniform draw in `u` among `sites` (shares summing to 1)."""
+        if not sites:
+            return [None] * len(u)
+        names = list(sites)
+        i = np.searchsorted(np.cumsum(list(sites.values())), u, side="right")
+        return [names[j] for j in np.minimum(i, len(names) - 1).tolist()]
+
+    def draw(self, rng: np.random.Generator, sites: list[str | None]) -> list[dict[str, Any]]:
+        """Return the attributes of cases arriving at `sites` (one per case), drawn attribute by attribute."""
+        n = len(sites)
+        found: list[dict[str, Any]] = [{} for _ in range(n)]
+        site_array = np.array(sites, dtype=object)
         for attr in self.model.attributes:
             if attr.number is not None:
-                found[attr.name] = round(float(attr.number.sample(rng)), 2)
+                values: list[Any] = np.round(attr.number.sample(rng, n), 2).tolist()
             else:
-                options = attr.per_site.get(site, attr.categories) if site is not None else attr.categories
-                options = options or attr.categories
-                u, acc, chosen = rng.random(), 0.0, None
-                total = sum(options.values())
-                for value, p in options.items():
-                    acc += p / total
-                    chosen = value
-                    if u < acc:
-                        break
-                found[attr.name] = chosen
+                u = rng.random(n)
+                values = [None] * n
+                for site in dict.fromkeys(sites):
+                    options = attr.per_site.get(site, attr.categories) if site is not None else attr.categories
+                    options = options or attr.categories
+                    names, shares = list(options), np.asarray(list(options.values()), dtype=float)
+                    bounds = np.cumsum(shares / shares.sum())
+                    at = np.flatnonzero(site_array == site) if len(set(sites)) > 1 else np.arange(n)
+                    chosen = np.minimum(np.searchsorted(bounds, u[at], side="right"), len(names) - 1)
+                    for j, c in zip(at.tolist(), chosen.tolist(), strict=True):
+                        values[j] = names[c]
+            for case, value in zip(found, values, strict=True):
+                case[attr.name] = value
         return found
-
-    def site(self, u: float, sites: dict[str, float]) -> str | None:
-        """Return the site chosen by the uniform draw `u` among `sites` (shares summing to 1)."""
-        acc, chosen = 0.0, None
-        for name, share in sites.items():
-            acc += share
-            chosen = name
-            if u < acc:
-                break
-        return chosen
 
 
 def _cases(model: Model, volume: list[Volume], seed: int, replication: int) -> list[_Case]:
@@ -328,11 +336,12 @@ def _cases(model: Model, volume: list[Volume], seed: int, replication: int) -> l
             new_sites.append((change.new_site, change.new_site_share))
     found: list[_Case] = []
     rng = np.random.default_rng([seed, replication, 0])
-    for k, t in enumerate(arrivals.times(rng, 1.0, horizon), 1):
-        site = arrivals.site(rng.random(), sites)
-        keep = rng.random()
-        attributes = arrivals.draw(rng, site)
-        if keep < factor[site]:
+    times = arrivals.times(rng, 1.0, horizon)
+    at_sites = arrivals.sites_of(rng.random(len(times)), sites)
+    keep = rng.random(len(times)).tolist()
+    drawn = arrivals.draw(rng, at_sites)
+    for k, (t, site, attributes) in enumerate(zip(times.tolist(), at_sites, drawn, strict=True), 1):
+        if keep[k - 1] < factor[site]:
             found.append(_Case(0, f"C{k:06d}", t, site, attributes, [seed, replication, 1, k]))
     base_shares = sites or {None: 1.0}
     extra: list[tuple[str, str | None, float]] = [
@@ -342,8 +351,9 @@ def _cases(model: Model, volume: list[Volume], seed: int, replication: int) -> l
     for prefix, site, scale in extra:
         key = zlib.crc32(prefix.encode())
         rng = np.random.default_rng([seed, replication, 3, key])
-        for k, t in enumerate(arrivals.times(rng, scale, horizon), 1):
-            attributes = arrivals.draw(rng, site)
+        times = arrivals.times(rng, scale, horizon)
+        drawn = arrivals.draw(rng, [site] * len(times))
+        for k, (t, attributes) in enumerate(zip(times.tolist(), drawn, strict=True), 1):
             found.append(_Case(0, f"{prefix}{k:06d}", t, site, attributes, [seed, replication, 4, key, k]))
     found.sort(key=lambda c: (c.arrival, c.case_id))
     for i, case in enumerate(found):
@@ -426,26 +436,9 @@ class _Process(simpy.Event):
 
 
 class _Environment(simpy.Environment):
-    """A simpy environment that knows the key (time, priority, sequence number) of the event it is processing and
-    runs the wake-ups that the pools deferred (see _Pool) in their place in the event order.
-
-    Idle people are not simpy processes: waking every person at every shift start (145 in one role of
-    academic_credentials) cost more than the work itself.
-    A person's wake-up instead gets the key simpy would have given its event, taken from simpy's own counter at the
-    moment simpy would have scheduled it, so every tie between same-time events is broken as before and the
-    results are those of one process per person.
-
-    `run(until=seconds)` is simpy's loop written out (about a third of a run was simpy's per-event overhead):
-    the same events in the same order, with processes (_Process), timeouts and the engine's own events (_Call)
-    lighter than simpy's.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.key: tuple[float, int, int] = (0.0, URGENT, -1)
-        # People off shift whom a put found idle: they go to sleep (_Worker.doze) at these keys (time, NORMAL,
-        # sequence number), due at once, in key order.
-        self.woken: deque[tuple[tuple[float, int, int], _Worker]] = deque()
+    """A simpy environment whose `run(until=seconds)` is simpy's loop written out, for processes (_Process),
+    timeouts and the engine's own events (_Call) lighter than simpy's: about a third of a run was simpy's per-event
+    overhead. The events run in simpy's order (time, priority, sequence number)."""
 
     def process(self, generator: Generator[Any, Any, Any]) -> _Process:  # type: ignore[override]
         """Start `generator` as a process now (as simpy.Environment.process)."""
@@ -459,36 +452,23 @@ class _Environment(simpy.Environment):
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), event))
         return event
 
-    def reserve(self, at: float) -> tuple[float, int, int]:
-        """Return the key simpy would give an event scheduled now for time `at` (and use up its number)."""
-        return (at, NORMAL, next(self._eid))
-
-    def push(self, key: tuple[float, int, int], callback: Callable[[Any], None]) -> None:
-        """Schedule a triggered event with a reserved key: `callback` runs in that place of the event order."""
-        heappush(self._queue, (*key, _Call([callback])))
+    def call_at(self, at: float, callback: Callable[[Any], None], value: Any = None) -> None:
+        """Run `callback` at second `at` exactly (not now plus a delay, whose float sum may miss `at`)."""
+        heappush(self._queue, (at, NORMAL, next(self._eid), _Call([callback], value)))
 
     def run(self, until: float | simpy.Event | None = None) -> Any:
-        """Process the events (and deferred wake-ups) before second `until` in key order, then stand at `until`;
-        anything but a number of seconds runs simpy's own loop."""
+        """Process the events before second `until` in order, then stand at `until`; anything but a number of
+        seconds runs simpy's own loop."""
         if until is None or isinstance(until, simpy.Event):
             return super().run(until)
         at = float(until)
         if at <= self._now:
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
-        queue, woken = self._queue, self.woken
-        while True:
-            # A deferred wake-up is due at the current time, before the queued events with a larger key.
-            if woken and (not queue or woken[0][0] < queue[0][:3]):
-                self.key, worker = woken.popleft()
-                worker.doze()
-                continue
-            # simpy's until event is urgent: events at `until` itself are left for the next run.
-            if not queue or queue[0][0] >= at:
-                break
-            entry = heappop(queue)
-            self._now = entry[0]
-            self.key = entry[:3]
-            event = entry[3]
+        queue = self._queue
+        # simpy's until event is urgent: events at `until` itself are left for the next run.
+        while queue and queue[0][0] < at:
+            now, _, _, event = heappop(queue)
+            self._now = now
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)
@@ -499,24 +479,16 @@ class _Environment(simpy.Environment):
         self._now = at
         return None
 
-    def step(self) -> None:
-        queue, woken = self._queue, self.woken
-        while woken and (not queue or woken[0][0] < queue[0][:3]):
-            self.key, worker = woken.popleft()
-            worker.doze()
-        if queue:
-            self.key = queue[0][:3]
-        super().step()
-
 
 class _Pool:
-    """The first-come-first-served queue of one role and its idle people (longest idle first).
+    """The first-come-first-served queue of one role and its free people (longest free first).
 
-    `idle` is a heap of (key, shift end, person): the key orders people as the moment they became idle would in
-    simpy's event order. A sleeping person's entry carries the key of their wake-up at their next shift start and
-    only counts once the simulation has passed that key; while the queue is empty nothing happens at that wake-up
-    (they would just become idle), so it needs no event. While work waits in the queue, the first entry gets a real
-    event with its key (an alarm, see wake_first), so that they take the work at their shift start.
+    Free people are no processes and have no events of their own: waking every person at every shift start
+    (145 in one role of academic_credentials, half of them absent on a given day) cost more than the work itself.
+    A task put in the pool goes at once to the longest-free person at work (on shift, not absent); else it waits,
+    and the pool sets one alarm at the next shift start at which a free person is at work, or a person at work
+    takes it when they finish their task. The whole role shares one calendar (people differ by absences only), so
+    the shift is looked up once per role.
     """
 
     def __init__(self, env: _Environment, role: Role, working: WorkingTime) -> None:
@@ -524,63 +496,91 @@ class _Pool:
         self.role = role
         self.working = working  # everybody's calendar (PersonTime.working of each person)
         self.queue: deque[_Task] = deque()
-        self.idle: list[tuple[tuple[float, int, int], float, _Worker]] = []
+        # The free people: a heap of (free since, order, person); those found absent on `today` wait in `away`.
+        self.free: list[tuple[float, int, _Worker]] = []
+        self.away: list[tuple[float, int, _Worker]] = []
+        self.today: date | None = None
+        self.alarm = inf  # the time of the pending alarm (inf: none)
         self.workers: list[_Worker] = []
+        self._order = 0
+        self._taken: tuple[float, int, _Worker] | None = None  # the entry `present` returned last
+
+    def rest(self, worker: _Worker) -> None:
+        """Make the person free from now on."""
+        self._order += 1
+        heappush(self.free, (self.env._now, self._order, worker))
+
+    def present(self, day: date) -> _Worker | None:
+        """Return (and take out of `free`) the longest-free person not absent on `day`, or None."""
+        free = self.free
+        if day != self.today:
+            # Those away on the previous day may be back.
+            for entry in self.away:
+                heappush(free, entry)
+            self.away.clear()
+            self.today = day
+        while free:
+            entry = heappop(free)
+            if day not in entry[2].time.absent:
+                self._taken = entry
+                return entry[2]
+            self.away.append(entry)
+        return None
+
+    def unpresent(self, worker: _Worker) -> None:
+        """Put back the person `present` has just returned, in their place."""
+        heappush(self.free, self._taken)
 
     def put(self, task: _Task) -> None:
-        """Hand the task to an idle person on shift, else queue it (it may have moved here from another pool)."""
+        """Hand the task to the longest-free person at work, else queue it (it may have moved from another pool)."""
         task.pool = self
-        env, idle = self.env, self.idle
-        now, key = env._now, env.key
-        day: date | None = None
-        while idle and idle[0][0] <= key:
-            _, end, worker = heappop(idle)
-            if end > now:
+        day, shift_end = self.working.shift(self.env._now)
+        if shift_end is not None:
+            worker = self.present(day)
+            if worker is not None:
                 task.taken = True
-                # Handed over as simpy's succeed would: an event now, which the person takes the task at.
-                heappush(env._queue, (now, NORMAL, next(env._eid), _Call([worker.handed], task)))
+                worker.work(task)
                 return
-            # Idle since a shift that has ended: they look again right after this event. On shift again by
-            # now, they just become idle again then (unless work waits); else they go to sleep until their next
-            # shift, an event whose number is only known then. (The whole role shares the calendar: the
-            # shift is looked up once, each person's absences apart.)
-            if day is None:
-                day, shift_end = self.working.shift(now)
-            again = (now, NORMAL, next(env._eid))
-            if shift_end is None or day in worker.time.absent:
-                env.woken.append((again, worker))
-            else:
-                heappush(idle, (again, shift_end, worker))
         self.queue.append(task)
-        self.wake_first()
+        self.call_in()
 
-    def wake_first(self) -> None:
-        """While work waits, give the first idle entry (a sleeper) an alarm at its key: they take the work then.
+    def call_in(self) -> None:
+        """Set the alarm at the first shift start (from now) at which a free person is at work, while work waits."""
+        if not self.queue or not (self.free or self.away):
+            return
+        working = self.working
+        start, end = working.next_shift(self.env._now)
+        if self.alarm <= start:  # none can be earlier
+            return
+        people = [e[2] for e in self.free] + [e[2] for e in self.away]
+        for _ in range(_SEARCH_SHIFTS):
+            if start == inf:
+                return
+            day = working.shift(start)[0]
+            if any(day not in p.time.absent for p in people):
+                if start < self.alarm:
+                    self.alarm = start
+                    self.env.call_at(start, self.alarmed)
+                return
+            start, end = working.next_shift(end)
 
-        Called whenever work is queued or taken with more left or someone goes to sleep, so a sleeper never wakes
-        unseen to waiting work; while work waits every idle entry is still asleep (a put takes the awake ones out
-        first). The entry stays in `idle` until its alarm (see _Worker.alarmed) and gets one alarm only: simpy's
-        person would wake there once, and the people behind them get theirs in turn when the first takes work and
-        some is left.
-        """
-        if self.queue and self.idle:
-            key, _, worker = self.idle[0]
-            if worker.alarm is not key:
-                worker.alarm = key
-                self.env.push(key, worker.alarmed)
-
-    def rest(self, worker: _Worker, key: tuple[float, int, int], end: float) -> None:
-        """Make the person idle until `end` from the event with `key` on."""
-        heappush(self.idle, (key, end, worker))
-
-    def sleep(self, worker: _Worker, key: tuple[float, int, int]) -> None:
-        """Let the person sleep until their shift start (the time in `key`)."""
-        end = worker.time.shift_end(key[0])
-        if end is None:  # the float sum missed the shift start: they look again then, as a real event
-            self.env.push(key, worker.resume)
-        else:
-            heappush(self.idle, (key, end, worker))
-            self.wake_first()
+    def alarmed(self, _event: _Call) -> None:
+        """Hand the waiting work to the free people at work now (the alarm of call_in)."""
+        env = self.env
+        if env._now != self.alarm:  # superseded by an earlier alarm, which has run
+            return
+        self.alarm = inf
+        day, shift_end = self.working.shift(env._now)
+        while shift_end is not None and self.queue:
+            worker = self.present(day)
+            if worker is None:
+                break
+            task = self.take()
+            if task is None:  # only tasks that moved on were left: the person stays free as before
+                self.unpresent(worker)
+                break
+            worker.work(task)
+        self.call_in()
 
     def take(self) -> _Task | None:
         """Return the oldest task still waiting here (tasks moved to another pool are skipped), or None."""
@@ -598,7 +598,10 @@ class _Pool:
 
 
 class _Worker:
-    """A person: on shift, takes the oldest task of their role and does it to the end; else idle or asleep."""
+    """A person: at work, takes the oldest task of their role and does it to the end (past the shift's end if need
+    be); else free (see _Pool)."""
+
+    __slots__ = ("env", "pool", "name", "time", "task", "started")
 
     def __init__(self, env: _Environment, pool: _Pool, name: str, time: PersonTime) -> None:
         self.env = env
@@ -607,64 +610,8 @@ class _Worker:
         self.time = time
         self.task: _Task | None = None
         self.started = 0.0
-        self.alarm: tuple[float, int, int] | None = None  # the key of the idle entry wake_first woke, until then
         pool.workers.append(self)
-        # In the place of the start of a simpy process.
-        heappush(env._queue, (env._now, URGENT, next(env._eid), _Call([self.resume])))
-
-    def resume(self, _event: simpy.Event | None = None) -> None:
-        """Look for work now: take the oldest task, or become idle, or sleep until the next shift."""
-        env = self.env
-        end = self.time.shift_end(env._now)
-        if end is None:
-            self.doze()
-            return
-        pool = self.pool
-        task = pool.take()
-        if task is None:
-            pool.rest(self, env.key, end)
-        else:
-            self.work(task)
-            pool.wake_first()
-
-    def doze(self) -> None:
-        """Sleep until the next shift (the person is off now)."""
-        env = self.env
-        now = env._now
-        start, end = self.time.next_shift(now)
-        if start == inf:
-            return
-        # now + delay, as simpy computes a timeout's time (the float sum may miss the shift start).
-        at = now + (start - now)
-        key = (at, NORMAL, next(env._eid))
-        if at != start:
-            self.pool.sleep(self, key)
-            return
-        # pool.sleep with the shift end known already.
-        pool = self.pool
-        heappush(pool.idle, (key, end, self))
-        pool.wake_first()
-
-    def alarmed(self, _event: _Call) -> None:
-        """Take waiting work at the key of one's idle entry (wake_first's alarm).
-
-        simpy's person would wake here and look for work: with none waiting they would just be idle from this key
-        on, which their entry says already, so only waiting work needs them out of `idle`.
-        """
-        key, self.alarm = self.alarm, None
-        pool = self.pool
-        if not pool.queue:
-            return
-        idle = pool.idle
-        if idle[0][0] is key:
-            heappop(idle)
-        else:  # not expected (every entry before it went at the put that queued the work); kept exact anyway
-            idle.remove(next(e for e in idle if e[0] is key))
-            heapify(idle)
-        self.resume()
-
-    def handed(self, event: _Call) -> None:
-        self.work(event._value)
+        pool.rest(self)
 
     def work(self, task: _Task) -> None:
         env = self.env
@@ -673,12 +620,22 @@ class _Worker:
 
     def finish(self, _event: _Call) -> None:
         task, self.task = self.task, None
-        env = self.env
+        env, pool = self.env, self.pool
+        now = env._now
         done = task.done
-        # The case waits on `done`: triggered now (simpy's succeed).
-        done._value = (self.name, self.pool.role.name, self.started, env._now)
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), done))
-        self.resume()
+        done._value = (self.name, pool.role.name, self.started, now)
+        if pool.queue and self.time.shift_end(now) is not None:
+            following = pool.take()
+            if following is not None:
+                self.work(following)
+        if self.task is None:
+            pool.rest(self)
+            pool.call_in()
+        # The case waits on `done`: it goes on now, once the person has moved on (an event of its own would only
+        # repeat this moment).
+        callbacks, done.callbacks = done.callbacks, None
+        for callback in callbacks:
+            callback(done)
 
 
 def _chooser(decision: Decision) -> Callable[[dict[str, Any], float], str]:
@@ -703,15 +660,12 @@ def _chooser(decision: Decision) -> Callable[[dict[str, Any], float], str]:
     return choose
 
 
-def _stream(key: list[int]) -> np.random.Generator:
-    """Return np.random.default_rng(key) for a case's stream key, built faster.
-
-    default_rng hands a list to SeedSequence, which turns every number into 32-bit words with an errstate each;
-    a number below 2**32 is one word, so an uint32 array of the key is the same entropy (the same generator).
-    """
-    if all(0 <= k < 2 ** 32 for k in key):
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(np.array(key, dtype=np.uint32))))
-    return np.random.default_rng(key)
+def _stream(key: list[int]) -> random.Random:
+    """Return the random stream of a case's stream key: a Mersenne Twister seeded with the key's numbers, each in
+    64 bits of one integer (seeding a numpy generator cost a fifth of a small run)."""
+    if all(0 <= k < 2 ** 64 for k in key):
+        return random.Random(sum(k << (64 * i) for i, k in enumerate(key)) | (len(key) << (64 * len(key))))
+    return random.Random(repr(key))
 
 
 class _Plan:
@@ -794,6 +748,7 @@ class _Simulation:
         self.slot_clock = {p.activity: LocalClock(model.start, p.timezone) for p in model.policies
                            if isinstance(p, ScheduledAction)}
         self.plans = {a.name: _Plan(a, policies) for a in model.activities}
+        self.drawers: dict[int, Callable[[random.Random], float]] = {}  # of the policies' distributions, by id
         first = model.start.date() - timedelta(days=2)
         last = model.start.date() + timedelta(days=int(days) + 2)
         self.working: dict[str, WorkingTime] = {}
@@ -805,6 +760,13 @@ class _Simulation:
             for name in people(role):
                 absent = absence_days(role.absence_share, first, last, seed, replication, name)
                 _Worker(env, pool, name, PersonTime(working, absent))
+
+    def draw(self, distribution: Distribution, rng: random.Random) -> float:
+        """Return one draw from the distribution on the case's stream (its drawer built once per run)."""
+        drawer = self.drawers.get(id(distribution))
+        if drawer is None:
+            drawer = self.drawers[id(distribution)] = distribution._drawer()
+        return drawer(rng)
 
     # -- recording
 
@@ -881,7 +843,7 @@ class _Simulation:
             return False
         return True
 
-    def approvals(self, case: _Case, rng: np.random.Generator, matrix: ApprovalMatrix,
+    def approvals(self, case: _Case, rng: random.Random, matrix: ApprovalMatrix,
                   visits: dict[str, int]) -> Generator[simpy.Event, Any, bool]:
         """Approve by the matrix: a system approval below the threshold, else the band's approvals in turn."""
         value = case.attributes.get(matrix.attribute)
@@ -904,7 +866,7 @@ class _Simulation:
             rng.random()
         return True
 
-    def perform(self, case: _Case, rng: np.random.Generator, name: str) -> Generator[simpy.Event, Any, bool]:
+    def perform(self, case: _Case, rng: random.Random, name: str) -> Generator[simpy.Event, Any, bool]:
         """Do one activity of the case (its delay, schedule and policy included); return False to stop the case."""
         env, plan = self.env, self.plans[name]
         draw_delay = plan.delays.get(case.last, plan.delay)
@@ -1039,12 +1001,12 @@ class _Simulation:
                 self.pools[target].put(task)
                 self.maybe_delegate(task)
 
-    def automated(self, case: _Case, rng: np.random.Generator, name: str, automation: Automation,
+    def automated(self, case: _Case, rng: random.Random, name: str, automation: Automation,
                   attributes: dict | None) -> Generator[simpy.Event, Any, bool]:
         """Run the system step with retries and doubling back-off; exhausted: exception queue or dead letter."""
         env = self.env
         for attempt in range(automation.retries + 1):
-            duration = float(automation.duration.sample(rng))
+            duration = self.draw(automation.duration, rng)
             failed = rng.random() < automation.failure_rate
             start = env.now
             if duration > 0:
@@ -1059,19 +1021,19 @@ class _Simulation:
         if automation.exception_role is not None:
             activity = automation.exception_activity or f"{EXCEPTION_PREFIX}{name}"
             yield self.manual(case, activity, automation.exception_role,
-                              float(automation.exception_duration.sample(rng)), None, "exception")
+                              self.draw(automation.exception_duration, rng), None, "exception")
             return True
         now = env.now
         self.record(case, automation.dead_letter_activity, now, now, SYSTEM, SYSTEM, {"failed": name}, "dead_letter")
         case.stopped = "dead letter"
         return False
 
-    def triaged(self, case: _Case, rng: np.random.Generator, name: str, triage: AiTriage,
+    def triaged(self, case: _Case, rng: random.Random, name: str, triage: AiTriage,
                 attributes: dict | None) -> Generator[simpy.Event, Any, None]:
         """Let the AI decide; below the threshold a person reviews, a wrong automatic decision is reworked."""
         env = self.env
-        confidence = float(triage.confidence.sample(rng))
-        duration = float(triage.duration.sample(rng))
+        confidence = self.draw(triage.confidence, rng)
+        duration = self.draw(triage.duration, rng)
         right = rng.random() < confidence  # calibrated: right with probability = confidence
         start = env.now
         if duration > 0:
@@ -1082,10 +1044,10 @@ class _Simulation:
                                           "routed": "review" if review else "automatic"}, "system")
         if review:
             yield self.manual(case, f"{REVIEW_PREFIX}{name}", triage.review_role,
-                              float(triage.review_duration.sample(rng)), None, "review")
+                              self.draw(triage.review_duration, rng), None, "review")
         elif not right:
             yield self.manual(case, triage.misroute_activity, triage.misroute_role or triage.review_role,
-                              float(triage.misroute_duration.sample(rng)), None, "rework")
+                              self.draw(triage.misroute_duration, rng), None, "rework")
 
     # -- running
 

