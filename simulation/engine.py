@@ -672,8 +672,8 @@ class _Plan:
     """What performing one activity takes, looked up once per run rather than at every visit: the drawers of its
     delays and duration (Distribution._drawer), who does it, and the policies that change how."""
 
-    __slots__ = ("name", "activity", "delay", "delays", "duration", "role", "by_case", "in_working_time", "system",
-                 "next_slot", "automation", "triage")
+    __slots__ = ("name", "activity", "delay", "delays", "duration", "durations", "role", "by_case", "in_working_time",
+                 "system", "next_slot", "automation", "triage")
 
     def __init__(self, activity: Activity, policies: dict[str, dict[str, Any]]) -> None:
         name = self.name = activity.name
@@ -682,6 +682,8 @@ class _Plan:
         self.delay = activity.delay._drawer() if activity.delay is not None else None
         self.delays = {k: d._drawer() for k, d in (activity.delay_after or {}).items()}
         self.duration = activity.duration._drawer()
+        # Activity.duration_for(role) is durations.get(role, duration).
+        self.durations = {r: d._drawer() for r, d in (activity.duration_by_role or {}).items()}
         self.role = activity.role
         self.by_case = bool(activity.roles)  # the case's attributes choose the role
         self.in_working_time = activity.delay_in_working_time
@@ -872,7 +874,7 @@ class _Simulation:
         draw_delay = plan.delays.get(case.last, plan.delay)
         case.last = name
         delay = draw_delay(rng) if draw_delay is not None else 0.0
-        duration = plan.duration(rng)
+        duration = (plan.durations.get(plan.role_for(case), plan.duration) if plan.durations else plan.duration)(rng)
         if delay > 0:
             role = plan.role_for(case) if plan.in_working_time else None
             now = env._now

@@ -386,6 +386,9 @@ class Activity(_Spec):
     name: str
     role: str | None = None
     duration: Distribution = Field(default_factory=lambda: fixed(0.0), description="processing, seconds")
+    duration_by_role: dict[str, Distribution] | None = Field(
+        None, description="role -> processing time when that role does it (the case's role, see roles), in place "
+                          "of `duration`, seconds")
     delay: Distribution | None = Field(None, description="waiting before it not caused by resources, seconds")
     delay_after: dict[str, Distribution] | None = Field(
         None, description="preceding activity (START for a case's first) -> the delay before it after that one, "
@@ -409,6 +412,12 @@ class Activity(_Spec):
         if self.delay_after and after in self.delay_after:
             return self.delay_after[after]
         return self.delay
+
+    def duration_for(self, role: str | None) -> Distribution:
+        """Return the processing-time distribution (seconds) of this activity when `role` does it."""
+        if self.duration_by_role and role in self.duration_by_role:
+            return self.duration_by_role[role]
+        return self.duration
 
     def role_for(self, attributes: dict[str, Any], site: str | None = None) -> str | None:
         """Return the role that does this activity for a case with these attributes at `site`."""
@@ -681,6 +690,8 @@ class Model(_Spec):
             for attr in a.role_by or []:
                 if attr not in drawn:
                     raise ValueError(f"activity {a.name}: role_by {attr} is not a categorical case attribute")
+            for r in sorted(set(a.duration_by_role or {}) - roles):
+                raise ValueError(f"activity {a.name}: duration for unknown role {r}")
             for after in sorted(set(a.delay_after or {}) - (set(names) | {START})):
                 raise ValueError(f"activity {a.name}: delay after unknown activity {after}")
         for r in self.roles:

@@ -148,6 +148,23 @@ def test_the_delay_before_an_activity_can_depend_on_the_activity_before_it():
         model(activities=[Activity(name="Form", role="clerk", delay_after={"Fax": fixed(1)})],
               decisions=chain("Form"))
 
+def test_the_processing_time_can_depend_on_the_role_that_does_the_work():
+    # High-priority approvals go to the boss, who takes an hour; the deputy takes the default 15 minutes.
+    approve = Activity(name="Approve", role="deputy", duration=fixed(900), role_by=["priority"],
+                       roles={"high": "boss"}, duration_by_role={"boss": fixed(3600)})
+    m = model(activities=[Activity(name="Register", role="clerk", duration=fixed(600)), approve,
+                          Activity(name="Pay", automated=True, duration=fixed(5))])
+    run = simulate(m, seed=4)
+    ev = run.events[run.events["activity"] == "Approve"]
+    took = (ev["end_time"] - ev["start_time"]).dt.total_seconds()
+    assert set(ev["role"]) == {"boss", "deputy"}
+    assert (took[ev["role"] == "boss"] == 3600).all() and (took[ev["role"] == "deputy"] == 900).all()
+    assert approve.duration_for("boss").value == 3600 and approve.duration_for("clerk").value == 900
+    with pytest.raises(ValueError, match="duration for unknown role chief"):
+        model(activities=[Activity(name="Register", role="clerk", duration_by_role={"chief": fixed(1)})],
+              decisions=chain("Register"))
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Calendars
 
