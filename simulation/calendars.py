@@ -10,6 +10,7 @@ because every zone offset in use is a multiple of 15 minutes.
 from __future__ import annotations
 
 import zlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -24,6 +25,8 @@ Interval = tuple[float, float]  # [start, end) in simulation seconds
 _BUCKET = 900.0  # seconds: zone offsets are multiples of 15 minutes
 _SEARCH_DAYS = 800  # how far ahead to look for a working moment before giving up (two years and more)
 _ONE_DAY = timedelta(days=1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_INDEX_DAYS = 32  # days add_working indexes at a time
 
 
 def _hhmm(text: str) -> tuple[int, int]:
@@ -68,10 +71,19 @@ class WorkingTime:
         self.clock = LocalClock(origin, calendar.timezone if calendar else "UTC")
         self._holidays = frozenset(calendar.holidays) if calendar else frozenset()
         self._days: dict[date, list[Interval]] = {}
-        # People ask "am I on shift?" at every wake-up: the day and its intervals per 15 minutes, in one lookup.
+        # People ask "am I on shift?" all the time: per UTC day, the local midnight within it and the local days on
+        # either side with their intervals; on the few days the zone's offset changes, per 15 minutes.
+        self._utc_days: dict[int, tuple] = {}
         self._buckets: dict[int, tuple[date, list[Interval]]] = {}
         # Every shift ends by midnight (24:00 at the latest, as intended): a day's intervals end before the next's.
-        self._within_days = calendar is None or all(s.end <= "24:00" for s in calendar.shifts)
+        # add_working's index: the working intervals from a day on, merged across days, with the working seconds
+        # run up before and after each.
+        self._starts: list[float] = []
+        self._ends: list[float] = []
+        self._before: list[float] = []
+        self._after: list[float] = []
+        self._next_day: date | None = None
+        self._indexed_from = inf  # the moment the index starts at
 
     def intervals(self, day: date) -> list[Interval]:
         """Return the working intervals of local `day`, sorted and merged, in simulation seconds."""
@@ -110,18 +122,42 @@ class WorkingTime:
 
     def _day(self, t: float) -> tuple[date, list[Interval]]:
         """Return the local date of simulation second `t` and its working intervals."""
-        key = int((self.clock.origin_epoch + t) // _BUCKET)
-        found = self._buckets.get(key)
-        if found is None:
-            day = self.clock.local_date(t)
-            found = self._buckets[key] = (day, self.intervals(day))
-        return found
+        epoch = self.clock.origin_epoch + t
+        entry = self._utc_days.get(int(epoch // 86400))
+        if entry is None:
+            entry = self._utc_day(int(epoch // 86400))
+        boundary, before, after = entry
+        if boundary is None:  # the zone's offset changes that UTC day: per 15 minutes
+            key = int(epoch // _BUCKET)
+            found = self._buckets.get(key)
+            if found is None:
+                day = self.clock.local_date(t)
+                found = self._buckets[key] = (day, self.intervals(day))
+            return found
+        return before if epoch < boundary else after
+
+    def _utc_day(self, k: int) -> tuple[float | None, tuple[date, list[Interval]], tuple[date, list[Interval]]]:
+        """Return, for UTC day `k` (days since the epoch) with one zone offset all day, the epoch second of the
+        local midnight within it and the (local date, intervals) before and after it (None: the offset changes)."""
+        start = k * 86400.0
+        tz = self.clock.tz
+        offset = datetime.fromtimestamp(start, tz).utcoffset()
+        if offset != datetime.fromtimestamp(start + 86399.0, tz).utcoffset():
+            entry: tuple = (None, None, None)
+        else:
+            local = start + offset.total_seconds()
+            first = date.fromordinal(_EPOCH_ORDINAL + int(local // 86400))
+            second = first + _ONE_DAY
+            # A day and its intervals are looked up once here, every moment of the UTC day after.
+            entry = (start + (local // 86400 + 1) * 86400 - local, (first, self.intervals(first)),
+                     (second, self.intervals(second)))
+        self._utc_days[k] = entry
+        return entry
 
     def shift(self, t: float) -> tuple[date, float | None]:
         """Return the local date of simulation second `t` and the end (seconds) of the working interval holding `t`
         (None when `t` is not working time), for everybody of the calendar, absences aside."""
-        found = self._buckets.get(int((self.clock.origin_epoch + t) // _BUCKET))
-        day, intervals = found if found is not None else self._day(t)
+        day, intervals = self._day(t)
         for start, end in intervals:
             if start <= t < end:
                 return day, end
@@ -150,8 +186,7 @@ class WorkingTime:
     def next_shift(self, t: float) -> Interval:
         """Return the first working moment at or after `t` and the end of its working interval, in seconds
         ((inf, inf) when none within two years)."""
-        found = self._buckets.get(int((self.clock.origin_epoch + t) // _BUCKET))
-        day, intervals = found if found is not None else self._day(t)
+        day, intervals = self._day(t)
         for start, end in intervals:
             if end > t:
                 return max(start, t), end
@@ -166,32 +201,57 @@ class WorkingTime:
 
     def add_working(self, t: float, seconds: float) -> float:
         """Return the moment (seconds) when `seconds` of working time have passed after `t` (absences ignored)."""
-        if not self._within_days:
-            return self._add_shift_by_shift(t, seconds)
-        # Long waits span many days: walk the intervals day by day, rather than looking each next one up from the
-        # end of the last (_add_shift_by_shift). With every shift inside its day the two meet the same intervals
-        # and do the same arithmetic; after a month without work the lookups take over (they give up after two
-        # years, counted from the last interval).
-        left, now = seconds, t
-        day, intervals = self._day(t)
-        days, empty = self._days, 0
-        while empty < 31:
-            for start, end in intervals:
-                if end > now:
-                    now = max(start, now)
-                    if now + left <= end:
-                        return now + left
-                    left -= end - now
-                    now, empty = end, 0
-            day += _ONE_DAY
-            empty += 1
-            intervals = days.get(day)
-            if intervals is None:
-                intervals = self.intervals(day)
-        return self._add_shift_by_shift(now, left)
+        # Long waits span many days: the working time run up to each interval, indexed once, finds the interval
+        # where the sum is reached by bisection rather than by walking the days.
+        if t < self._indexed_from:
+            self._index_from(min(t, 0.0))
+        starts, ends, before = self._starts, self._ends, self._before
+        i = bisect_right(ends, t)
+        while i == len(ends):
+            if not self._extend():
+                return inf
+            i = bisect_right(ends, t)
+        target = before[i] + max(t - starts[i], 0.0) + seconds
+        after = self._after
+        j = bisect_left(after, target, i)
+        while j == len(after):
+            if not self._extend():
+                return inf
+            j = bisect_left(after, target, i)
+        return starts[j] + (target - before[j])
+
+    def _index_from(self, t: float) -> None:
+        """Start the index of working intervals on the local day before second `t`."""
+        self._starts, self._ends, self._before, self._after = [], [], [], []
+        self._next_day = self.clock.local_date(t) - _ONE_DAY
+        self._indexed_from = self.clock.at(self._next_day, 0, 0)
+
+    def _extend(self) -> bool:
+        """Index the working intervals of the next _INDEX_DAYS days; return False when none comes within
+        _SEARCH_DAYS of the last one."""
+        starts, ends, before, after = self._starts, self._ends, self._before, self._after
+        for _ in range(0, _SEARCH_DAYS, _INDEX_DAYS):
+            found = False
+            for _ in range(_INDEX_DAYS):
+                for start, end in self.intervals(self._next_day):
+                    found = True
+                    if ends and start <= ends[-1]:  # a shift past midnight runs into the next day's first
+                        if end > ends[-1]:
+                            ends[-1] = end
+                            after[-1] = before[-1] + (end - starts[-1])
+                        continue
+                    before.append(after[-1] if after else 0.0)
+                    starts.append(start)
+                    ends.append(end)
+                    after.append(before[-1] + (end - start))
+                self._next_day += _ONE_DAY
+            if found:
+                return True
+        return False
 
     def _add_shift_by_shift(self, t: float, seconds: float) -> float:
-        """add_working by looking up the working interval that follows each one, from its end."""
+        """Return add_working(t, seconds) by looking up the working interval that follows each one, from its end
+        (slower; the reference the tests hold add_working to)."""
         left = seconds
         # The interval next_shift finds holds its moment, so its end is that moment's shift_end.
         now, end = self.next_shift(t)
@@ -216,8 +276,7 @@ class PersonTime:
         """Return the end (seconds) of the person's current working interval, or None when off or absent."""
         # WorkingTime.shift_end written out: people ask this at every wake-up and every hand-over.
         working = self.working
-        found = working._buckets.get(int((working.clock.origin_epoch + t) // _BUCKET))
-        day, intervals = found if found is not None else working._day(t)
+        day, intervals = working._day(t)
         if day in self.absent:
             return None
         for start, end in intervals:
@@ -234,8 +293,7 @@ class PersonTime:
         ((inf, inf) when none)."""
         # WorkingTime.next_working written out: asked whenever a person goes to sleep (mostly an absent one).
         working, absent = self.working, self.absent
-        found = working._buckets.get(int((working.clock.origin_epoch + t) // _BUCKET))
-        day, intervals = found if found is not None else working._day(t)
+        day, intervals = working._day(t)
         if day not in absent:
             for start, end in intervals:
                 if end > t:

@@ -185,6 +185,27 @@ def test_working_time_is_local_and_daylight_saving_correct():
     assert always.is_working(12345.0) and always.next_working(12345.0) == 12345.0
 
 
+@pytest.mark.parametrize("calendar", [
+    OFFICE,
+    Calendar(name="split", timezone="America/New_York", holidays=[date(2025, 11, 27)],
+             shifts=[Shift(days=["Mon", "Tue", "Thu"], start="08:00", end="09:30"),
+                     Shift(days=WEEKDAYS, start="16:00", end="17:00")]),
+    Calendar(name="nights", timezone="Europe/Amsterdam",
+             shifts=[Shift(days=["Mon", "Wed", "Fri", "Sat"], start="22:00", end="24:00"),
+                     Shift(days=["Tue", "Thu", "Sat", "Sun"], start="00:00", end="06:00")]),
+], ids=lambda c: c.name)
+def test_adding_working_time_by_the_index_matches_walking_the_shifts(calendar):
+    # Over DST changes (March and October/November), holidays, and night shifts that run into the next day's
+    # first: the indexed sum lands where walking shift by shift lands, to a microsecond.
+    rng = np.random.default_rng(2)
+    wt = WorkingTime(calendar, datetime.fromisoformat("2025-03-01T00:00:00+00:00"))
+    for t, hours in zip(rng.uniform(0, 300 * 24 * HOUR, 400), rng.exponential(20, 400), strict=True):
+        assert wt.add_working(t, hours * HOUR) == pytest.approx(wt._add_shift_by_shift(t, hours * HOUR), abs=1e-6)
+    assert wt.add_working(0.0, 0.0) == wt.next_working(0.0)
+    never = WorkingTime(calendar.model_copy(update={"shifts": []}), wt.clock.origin)
+    assert never.add_working(0.0, HOUR) == float("inf")
+
+
 def test_absence_days_follow_the_share_and_depend_only_on_the_person():
     days = absence_days(0.1, date(2025, 1, 1), date(2027, 12, 31), 0, 0, "boss 1")
     assert len(days) / 1095 == pytest.approx(0.1, abs=0.03)
