@@ -503,15 +503,14 @@ class _Pool:
         self.alarm = inf  # the time of the pending alarm (inf: none)
         self.workers: list[_Worker] = []
         self._order = 0
-        self._taken: tuple[float, int, _Worker] | None = None  # the entry `present` returned last
 
     def rest(self, worker: _Worker) -> None:
         """Make the person free from now on."""
         self._order += 1
         heappush(self.free, (self.env._now, self._order, worker))
 
-    def present(self, day: date) -> _Worker | None:
-        """Return (and take out of `free`) the longest-free person not absent on `day`, or None."""
+    def present(self, day: date) -> tuple[float, int, _Worker] | None:
+        """Return (and take out of `free`) the entry of the longest-free person not absent on `day`, or None."""
         free = self.free
         if day != self.today:
             # Those away on the previous day may be back.
@@ -522,24 +521,19 @@ class _Pool:
         while free:
             entry = heappop(free)
             if day not in entry[2].time.absent:
-                self._taken = entry
-                return entry[2]
+                return entry
             self.away.append(entry)
         return None
-
-    def unpresent(self, worker: _Worker) -> None:
-        """Put back the person `present` has just returned, in their place."""
-        heappush(self.free, self._taken)
 
     def put(self, task: _Task) -> None:
         """Hand the task to the longest-free person at work, else queue it (it may have moved from another pool)."""
         task.pool = self
         day, shift_end = self.working.shift(self.env._now)
         if shift_end is not None:
-            worker = self.present(day)
-            if worker is not None:
+            entry = self.present(day)
+            if entry is not None:
                 task.taken = True
-                worker.work(task)
+                entry[2].work(task)
                 return
         self.queue.append(task)
         self.call_in()
@@ -572,14 +566,14 @@ class _Pool:
         self.alarm = inf
         day, shift_end = self.working.shift(env._now)
         while shift_end is not None and self.queue:
-            worker = self.present(day)
-            if worker is None:
+            entry = self.present(day)
+            if entry is None:
                 break
             task = self.take()
             if task is None:  # only tasks that moved on were left: the person stays free as before
-                self.unpresent(worker)
+                heappush(self.free, entry)
                 break
-            worker.work(task)
+            entry[2].work(task)
         self.call_in()
 
     def take(self) -> _Task | None:
