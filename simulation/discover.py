@@ -59,6 +59,11 @@ Progress = Callable[[float, str], None]
 # CALENDAR_COVERAGE of the role's person-hours.
 CALENDAR_SHARES = (0.2, 0.1, 0.05)
 CALENDAR_COVERAGE = 0.8
+# The end of work that stayed open longer than this (hours: more than a working day, so over a night or a weekend)
+# does not show when its performer worked: such work is often closed by a system's clean-up at a fixed early hour
+# (in bpic2012, work items left open are ended at 05:15 on weekdays), which would read as a shift there; its start
+# still counts.
+OPEN_WORK_H = 12
 # Categorical case attributes: at most this many values; per site only when the sites clearly differ.
 MAX_CATEGORIES = 20
 PER_SITE_MIN_CASES = 30
@@ -627,12 +632,14 @@ class _Discovery:
             GROUP BY ALL ORDER BY grp, resource
         """, {"since": window_start})
         # Person-hours, not events: a person counts as working in an hour of a local day when they started or
-        # ended work in it, or in an hour between two such moments at most 3 hours apart (idle between two pieces
-        # of work, but present; a split shift's long break stays a break). A batch recorded once per case is one
-        # hour of one person.
+        # ended work in it (not the end of work open over OPEN_WORK_H), or in an hour between two such moments at
+        # most 3 hours apart (idle between two pieces of work, but present; a split shift's long break stays a
+        # break). A batch recorded once per case is one hour of one person.
         hours = _run(self.con, f"""
             WITH t AS (
-                SELECT grp, resource, timezone($tz, end_time) AS t FROM {self.ev} WHERE NOT sys AND grp IS NOT NULL
+                SELECT grp, resource, timezone($tz, end_time) AS t FROM {self.ev}
+                WHERE NOT sys AND grp IS NOT NULL
+                      AND (start_time IS NULL OR epoch(end_time - start_time) <= $open_s)
                 UNION ALL
                 SELECT grp, resource, timezone($tz, start_time) FROM {self.ev}
                 WHERE NOT sys AND grp IS NOT NULL AND start_time IS NOT NULL),
@@ -643,7 +650,7 @@ class _Discovery:
                          unnest(CASE WHEN h - prev_h <= 3 THEN range(prev_h, h + 1) ELSE [h] END) AS h FROM p)
             SELECT grp, isodow(day) - 1 AS dow, h, count(*) AS n FROM h
             GROUP BY ALL ORDER BY grp, dow, h
-        """, {"tz": self.tz})
+        """, {"tz": self.tz, "open_s": OPEN_WORK_H * 3600})
         self.work_hours: dict[str, dict[int, list[int]]] = {}
         roles: list[Role] = []
         calendars: list[Calendar] = []
@@ -693,7 +700,8 @@ class _Discovery:
             self.notes[f"role {grp}"] = note
         self.notes["calendars"] = (
             f"from when people actually work, in {self.tz}: a person works in an hour of a day when they started or "
-            "ended work in it, or it lies between two such moments at most 3 hours apart (idle but present; a split "
+            f"ended work in it (not the end of work left open over {OPEN_WORK_H} hours, often closed by a system's "
+            "clean-up), or it lies between two such moments at most 3 hours apart (idle but present; a split "
             "shift's long break stays a break); a role's working hours per weekday are the hours worked on at least "
             f"a share of as many days as its busiest hour of the week (and on 3 days or more) — the largest share of "
             f"{', '.join(f'{x:.0%}' for x in CALENDAR_SHARES)} whose hours hold {CALENDAR_COVERAGE:.0%} of the role's "
