@@ -299,19 +299,23 @@ class _Arrivals:
         """Return the attributes of cases arriving at `sites` (one per case), drawn attribute by attribute."""
         n = len(sites)
         found: list[dict[str, Any]] = [{} for _ in range(n)]
-        site_array = np.array(sites, dtype=object)
+        # The cases of each site, found once for every categorical attribute.
+        if len(set(sites)) > 1:
+            site_array = np.array(sites, dtype=object)
+            groups = {site: np.flatnonzero(site_array == site) for site in dict.fromkeys(sites)}
+        else:
+            groups = {site: np.arange(n) for site in sites[:1]}
         for attr in self.model.attributes:
             if attr.number is not None:
                 values: list[Any] = np.round(attr.number.sample(rng, n), 2).tolist()
             else:
                 u = rng.random(n)
                 values = [None] * n
-                for site in dict.fromkeys(sites):
+                for site, at in groups.items():
                     options = attr.per_site.get(site, attr.categories) if site is not None else attr.categories
                     options = options or attr.categories
                     names, shares = list(options), np.asarray(list(options.values()), dtype=float)
                     bounds = np.cumsum(shares / shares.sum())
-                    at = np.flatnonzero(site_array == site) if len(set(sites)) > 1 else np.arange(n)
                     chosen = np.minimum(np.searchsorted(bounds, u[at], side="right"), len(names) - 1)
                     for j, c in zip(at.tolist(), chosen.tolist(), strict=True):
                         values[j] = names[c]

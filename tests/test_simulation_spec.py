@@ -115,12 +115,16 @@ def test_models_with_broken_references_are_refused(change, message):
         small_model(**change)
 
 
-@pytest.mark.parametrize("dist", [
+# One distribution of every kind, some capped (the cap is part of a draw).
+ONE_OF_EACH_KIND = [
     Distribution(kind="fixed", value=42.0), Distribution(kind="exponential", mean=300),
     Distribution(kind="lognormal", median=600, sigma=1.1, cap=5000), Distribution(kind="gamma", shape=0.7, scale=900),
     Distribution(kind="weibull", shape=1.5, scale=400), Distribution(kind="normal", mean=60, sd=80),
     Distribution(kind="uniform", low=10, high=20), Distribution(kind="beta", a=6, b=2),
-    Distribution(kind="empirical", quantiles=[0, 5, 5, 60, 400, 3600], cap=1000)], ids=lambda d: d.kind)
+    Distribution(kind="empirical", quantiles=[0, 5, 5, 60, 400, 3600], cap=1000)]
+
+
+@pytest.mark.parametrize("dist", ONE_OF_EACH_KIND, ids=lambda d: d.kind)
 def test_one_draw_at_a_time_follows_the_size_one_draws_exactly(dist):
     # The draws as size-1 arrays, the way sample() drew single values before its scalar path: the engine's
     # results for a seed depend on single draws staying the same, and on the generator being left alike.
@@ -151,12 +155,7 @@ def test_one_draw_at_a_time_follows_the_size_one_draws_exactly(dist):
                           [reference(r) for r in [np.random.default_rng(3)] for _ in range(50)])
 
 
-@pytest.mark.parametrize("dist", [
-    Distribution(kind="fixed", value=42.0), Distribution(kind="exponential", mean=300),
-    Distribution(kind="lognormal", median=600, sigma=1.1, cap=5000), Distribution(kind="gamma", shape=0.7, scale=900),
-    Distribution(kind="weibull", shape=1.5, scale=400), Distribution(kind="normal", mean=60, sd=80),
-    Distribution(kind="uniform", low=10, high=20), Distribution(kind="beta", a=6, b=2),
-    Distribution(kind="empirical", quantiles=[0, 5, 5, 60, 400, 3600], cap=1000)], ids=lambda d: d.kind)
+@pytest.mark.parametrize("dist", ONE_OF_EACH_KIND, ids=lambda d: d.kind)
 def test_the_engines_drawer_draws_the_same_distribution_as_sample(dist):
     # The engine draws from Python random.Random streams with a drawer per distribution: other numbers than
     # sample's, the same distribution (the two-sample Kolmogorov-Smirnov test finds no difference).
