@@ -134,19 +134,26 @@ def _synthetic_log(n_cases: int = 30, seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_naive_reference_replays_the_last_training_cases_from_the_cut() -> None:
+def test_naive_reference_replays_the_last_training_cases_whole_weeks_later() -> None:
     training = _synthetic_log(12)
     cut = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     naive = naive_log(training, 5, cut)
     firsts = training.groupby(IDS.case)[IDS.start_time].min().sort_values()
     assert naive[IDS.case].nunique() == 5
     assert set(naive[IDS.case]) == set(firsts.index[-5:])
-    assert naive[IDS.start_time].min() == pd.Timestamp(cut)
-    # One shift for every timestamp: durations and the gaps between cases are kept.
-    shift = pd.Timestamp(cut) - firsts.iloc[-5]
+    # One shift for every timestamp, a whole number of weeks: durations, the gaps between cases, and each event's
+    # weekday and hour are kept; the first replayed case starts in the week from the cut.
+    shift = naive[IDS.start_time].min() - firsts.iloc[-5]
+    assert shift > pd.Timedelta(0) and shift % pd.Timedelta(days=7) == pd.Timedelta(0)
+    assert pd.Timedelta(0) <= naive[IDS.start_time].min() - pd.Timestamp(cut) < pd.Timedelta(days=7)
     original = training[training[IDS.case].isin(set(naive[IDS.case]))].reset_index(drop=True)
     assert (naive[IDS.start_time] - original[IDS.start_time]).eq(shift).all()
     assert (naive[IDS.end_time] - original[IDS.end_time]).eq(shift).all()
+    assert (naive[IDS.start_time].dt.dayofweek == original[IDS.start_time].dt.dayofweek).all()
+    assert (naive[IDS.start_time].dt.hour == original[IDS.start_time].dt.hour).all()
+    # A cut just after the last cases still moves them forward: by one week.
+    just_after = (firsts.iloc[-5] + pd.Timedelta(hours=1)).to_pydatetime()
+    assert (naive_log(training, 5, just_after)[IDS.start_time].min() - firsts.iloc[-5]) == pd.Timedelta(days=7)
     assert naive_log(training, 50, cut)[IDS.case].nunique() == 12
 
 
