@@ -95,6 +95,12 @@ VISIT_MIN_EVENTS = 100
 VISIT_P_VALUE = 0.001
 VISIT_MIN_DIFFERENCE = 0.05
 MAX_VISIT_STAGES = 4
+# Processing time by role: a role split by a case attribute gets its own distribution for an activity when its
+# durations differ from the rest's (two-sample KS test at this p-value, both sides with this many pieces of work)
+# and the medians differ by at least this factor (a large log makes any difference significant).
+ROLE_DURATION_MIN_EVENTS = 30
+ROLE_DURATION_P_VALUE = 0.001
+ROLE_DURATION_MIN_RATIO = 1.25
 HIDDEN_DELAY_SHARE = 0.5
 HIDDEN_DELAY_MIN_H = 1.0
 PAIR_MIN_EVENTS = 30
@@ -272,6 +278,7 @@ class _Discovery:
         roles, calendars = self._roles_and_calendars()
         by_name = {c.name: c for c in calendars}
         self.role_calendars = {r.name: by_name.get(r.calendar) for r in roles if r.calendar}
+        self.role_names = {r.name for r in roles}
         self.progress(0.45, "processing times")
         self._estimate_starts(calendars)
         policies = self._batches()
@@ -805,31 +812,18 @@ class _Discovery:
                f"{', '.join(instant)}" if instant else "") + ".")
 
     def _durations(self) -> dict[str, Fit | None]:
+        params = {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
+                  "rec": [a for a, r in self.start_rule.items() if r == "recorded"], "m": MAX_SAMPLE,
+                  "batched": sorted(self.batched), "split": sorted(self.split_from)}
         df = _run(self.con, f"""
-            WITH d AS (
-                -- A batch (one person, one start, one end, many cases) is one piece of work: counted once, its
-                -- duration shared by its cases, so that the role's workload stays what the log shows.
-                -- An estimate for a case's first event has no enablement, only the performer's availability:
-                -- used only when the activity has fewer than 20 events with a predecessor.
-                SELECT activity, resource, end_time,
-                       epoch(end_time - CASE WHEN list_contains($est, activity) THEN est_start
-                                             ELSE start_time END)
-                           / CASE WHEN list_contains($batched, activity) THEN count(*) ELSE 1 END AS s,
-                       list_contains($est, activity) AND prev_end IS NULL AS unenabled
-                FROM {self.ev}
-                WHERE list_contains($est, activity) OR list_contains($rec, activity)
-                GROUP BY activity, resource, end_time, start_time, est_start, unenabled),
-            e AS (SELECT *, count(*) FILTER (WHERE NOT unenabled) OVER (PARTITION BY activity) AS enabled
-                  FROM d WHERE s IS NOT NULL AND s >= 0),
+            WITH {self._durations_sql()},
             r AS (SELECT activity, s, row_number() OVER (PARTITION BY activity ORDER BY s) AS i,
                          count(*) OVER (PARTITION BY activity) AS n
-                  FROM e WHERE NOT unenabled OR enabled < 20)
+                  FROM e)
             SELECT activity, s, n FROM r
             WHERE (i - 1) % greatest(1, n // $m) = 0
             ORDER BY activity, s
-        """, {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
-              "rec": [a for a, r in self.start_rule.items() if r == "recorded"], "m": MAX_SAMPLE,
-              "batched": sorted(self.batched)})
+        """, params)
         out: dict[str, Fit | None] = {}
         for a in sorted(self.start_rule):
             if self.start_rule[a] == "instant":
@@ -840,7 +834,69 @@ class _Discovery:
             if fit is not None:
                 fit.n = int(g.n.iloc[0])
             out[a] = fit
+        self.duration_by_role: dict[str, dict[str, Fit]] = {}
+        if self.split_from:
+            # Only roles split by a case attribute can differ within one activity in the model: the case's value
+            # chooses who does it. Every duration of those activities, to compare each role with the rest.
+            by_role = _run(self.con, f"""
+                WITH {self._durations_sql()}
+                SELECT activity, grp, s FROM e
+                WHERE activity IN (SELECT activity FROM e WHERE list_contains($split, grp))
+                ORDER BY activity, grp, s
+            """, params)
+            for a, g in by_role.groupby("activity", sort=True):
+                own, rest = self._own_durations(g)
+                if own:
+                    self.duration_by_role[str(a)] = own
+                    # When every role has its own, the pooled fit stays for values routed to none of them.
+                    out[str(a)] = rest if rest is not None else out.get(str(a))
         return out
+
+    def _durations_sql(self) -> str:
+        """Return the CTEs d and e: one row per piece of work of the activities with a processing time (activity,
+        grp, s = seconds); parameters est, rec and batched."""
+        return f"""
+            d AS (
+                -- A batch (one person, one start, one end, many cases) is one piece of work: counted once, its
+                -- duration shared by its cases, so that the role's workload stays what the log shows.
+                -- An estimate for a case's first event has no enablement, only the performer's availability:
+                -- used only when the activity has fewer than 20 events with a predecessor.
+                SELECT activity, grp, resource, end_time,
+                       epoch(end_time - CASE WHEN list_contains($est, activity) THEN est_start
+                                             ELSE start_time END)
+                           / CASE WHEN list_contains($batched, activity) THEN count(*) ELSE 1 END AS s,
+                       list_contains($est, activity) AND prev_end IS NULL AS unenabled
+                FROM {self.ev}
+                WHERE list_contains($est, activity) OR list_contains($rec, activity)
+                GROUP BY activity, grp, resource, end_time, start_time, est_start, unenabled),
+            e AS (SELECT activity, grp, s FROM (
+                      SELECT *, count(*) FILTER (WHERE NOT unenabled) OVER (PARTITION BY activity) AS enabled
+                      FROM d WHERE s IS NOT NULL AND s >= 0)
+                  WHERE NOT unenabled OR enabled < 20)"""
+
+    def _own_durations(self, g: pd.DataFrame) -> tuple[dict[str, Fit], Fit | None]:
+        """Return the split roles of one activity whose processing times differ from the rest's (each with its
+        fit), and the fit of the rest; ({}, None) when none differs."""
+        values = g.s.to_numpy(dtype=float)
+        roles = g.grp.astype("string").fillna("").to_numpy()
+        own: dict[str, Fit] = {}
+        tested: list[str] = []
+        for role in sorted(set(roles) & set(self.split_from)):
+            mine = roles == role
+            if mine.sum() < ROLE_DURATION_MIN_EVENTS or (~mine).sum() < ROLE_DURATION_MIN_EVENTS:
+                continue
+            x, y = values[mine], values[~mine]
+            ratio = float(np.median(x)) / max(float(np.median(y)), 1e-9)
+            p = float(stats.ks_2samp(x, y).pvalue)
+            tested.append(role)
+            if p < ROLE_DURATION_P_VALUE and abs(np.log(max(ratio, 1e-9))) >= np.log(ROLE_DURATION_MIN_RATIO):
+                fit = fit_distribution(x)
+                if fit is not None:
+                    fit.note = f"{fit.note}; median {ratio:.2f}x the rest's (KS p={p:.1g})"
+                    own[role] = fit
+        if not own:
+            return {}, None
+        return own, fit_distribution(values[~np.isin(roles, list(own))])
 
     def _batches(self) -> list[ScheduledAction]:
         """Return a schedule for each activity people do in batches (most of its events share performer, start
@@ -1192,13 +1248,19 @@ class _Discovery:
                 text += f"; delay after {p}: " + (f.note if f is not None else "none")
             if a in self.working_time_delay:
                 text += " (delays in the working time of its role)"
-            self.notes[f"activity {a}"] = text
             kwargs: dict = {"duration": fit.distribution} if fit is not None else {}
             if role is not None and role in self.split_from:
                 attrs, routes = self.role_by[self.split_from[role]]
                 kwargs |= {"role_by": attrs, "roles": routes}
                 text += (f" (one of {len(routes)} roles of {self.split_from[role]}, by {' · '.join(attrs)}; the "
                          "others' values route to theirs)")
+                own = {r: f for r, f in self.duration_by_role.get(a, {}).items()
+                       if r in set(routes.values()) and r in self.role_names}
+                if own:
+                    kwargs["duration_by_role"] = {r: f.distribution for r, f in own.items()}
+                    text += ("; processing differs by role (the one above is the other roles'): "
+                             + "; ".join(f"{r}: {f.note}" for r, f in own.items()))
+            self.notes[f"activity {a}"] = text
             if after:
                 kwargs["delay_after"] = {p: f.distribution if f is not None else fixed(0.0)
                                          for p, f in after.items()}

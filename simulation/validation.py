@@ -387,7 +387,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
            if match_test_cases else "cases arriving until the last test case's start; ")
         + f"{replications} replication(s), seed {seed}.",
         f"naive: the last {naive[IDS.case].nunique():,} training cases shifted by "
-        f"{_shift_text(training, naive)} so the first starts at the cut.",
+        f"{_shift_text(training, naive)} (whole weeks: weekdays and hours kept), the first at or after the cut.",
     ]
     report(1.0, "done")
     return Validation(split=split, measures=measures, replications=reps, logs=logs,

@@ -340,10 +340,10 @@ def test_demo_supplier_invoices(demo_org):
 APPROVERS = {"Radiology": "Dee", "Surgery": "Eve"}
 
 
-@pytest.fixture(scope="module")
-def by_department(tmp_path_factory: pytest.TempPathFactory) -> Model:
-    """The generated log with a department per case whose approvals only that department's approver does, but for
-    a few stand-ins (3% of Dee's approvals done by Eve)."""
+def _departments_log(folder: Path, surgery_speed: float = 1.0) -> Path:
+    """Return a workspace of the generated log with a department per case whose approvals only that department's
+    approver does, but for a few stand-ins (3% of Dee's approvals done by Eve); Eve's own approvals take
+    1/surgery_speed of their generated time."""
     events, cases = generate_log(seed=5)
     rng = np.random.default_rng(9)
     cases["department"] = np.where(rng.random(len(cases)) < 0.6, "Radiology", "Surgery")
@@ -352,14 +352,25 @@ def by_department(tmp_path_factory: pytest.TempPathFactory) -> Model:
     own = events.case_id.map(department).map(APPROVERS)
     stand_in = (own == "Dee") & (rng.random(len(events)) < 0.03)
     events.loc[approve, "resource"] = np.where(stand_in[approve], "Eve", own[approve])
-    path = write_workspace(tmp_path_factory.mktemp("departments") / "ws.duckdb", events, cases)
+    if surgery_speed != 1.0:
+        # Shorter work only: the next event of the case still starts after this one ends.
+        eve = approve & (events.resource == "Eve")
+        events.loc[eve, "end_time"] = (events.loc[eve, "start_time"]
+                                       + (events.loc[eve, "end_time"] - events.loc[eve, "start_time"]) / surgery_speed)
+    path = write_workspace(folder / "ws.duckdb", events, cases)
     con = connect(path)
     try:
         con.register("dept_in", cases[["case_id", "department"]])
         con.execute("UPDATE cases c SET department = d.department FROM dept_in d WHERE c.case_id = d.case_id")
     finally:
         con.close()
-    return discover(path, "invoices")
+    return path
+
+
+@pytest.fixture(scope="module")
+def by_department(tmp_path_factory: pytest.TempPathFactory) -> Model:
+    """The model discovered from _departments_log, both approvers working at the same speed."""
+    return discover(_departments_log(tmp_path_factory.mktemp("departments")), "invoices")
 
 
 def test_a_role_partitioned_by_department_is_split_and_routed_by_it(by_department: Model):
@@ -378,6 +389,22 @@ def test_a_role_partitioned_by_department_is_split_and_routed_by_it(by_departmen
     assert approve.role_for({"department": "Surgery"}) == "manager · Surgery"
     assert m.activity("Check").roles is None
     assert "manager by department into 2 roles" in m.notes["roles by case attribute"]
+    assert Model.from_yaml(m.to_yaml()) == m
+    # Both managers approve at the generator's speed: one processing time for the activity.
+    assert approve.duration_by_role is None
+
+
+def test_a_split_role_working_at_another_speed_gets_its_own_processing_time(tmp_path: Path):
+    m = discover(_departments_log(tmp_path, surgery_speed=2.0), "invoices")
+    approve = m.activity("Approve")
+    radiology, surgery = (approve.duration_for(f"manager · {d}") for d in ("Radiology", "Surgery"))
+    # Two roles that differ from each other each get their own; the pooled time stays for other values.
+    assert set(approve.duration_by_role or {}) == {"manager · Radiology", "manager · Surgery"}
+    x = radiology.sample(np.random.default_rng(1), 4000)
+    y = surgery.sample(np.random.default_rng(2), 4000)
+    assert np.median(y) / np.median(x) == pytest.approx(0.5, rel=0.15)
+    assert "processing differs by role" in m.notes["activity Approve"]
+    assert "one of 2 roles of manager" in m.notes["activity Approve"]
     assert Model.from_yaml(m.to_yaml()) == m
 
 

@@ -241,9 +241,10 @@ def test_discovery_recovers_the_generators_parameters(demo_org: tuple[Path, dict
     assert len(heads) == sum(r.headcount for r in heads) == staff["department head"]
     # Processing-time medians (the generator: lognormal minutes). Discovery measures start-to-end of ~15,000
     # events each, so sampling noise is tiny; 10% allows for the caps and for start times the log estimates.
-    # The department heads' approval is left out: the planted approver works at half speed, so the pooled median
-    # is by design above the parameter.
-    for activity in ("Create bill", "Code to cost centre", "Post invoice", "Capture invoice manually"):
+    # The department heads' approval: the planted approver has a duration of their own (see the next test), and
+    # the others' is the parameter.
+    for activity in ("Create bill", "Code to cost centre", "Post invoice", "Capture invoice manually",
+                     "Approve invoice (department head)"):
         true_median = truth["durations"][activity]["median"] * 60
         assert m.activity(activity).duration.median == pytest.approx(true_median, rel=0.10), activity
 
@@ -266,6 +267,11 @@ def test_discovery_finds_the_planted_approvers_own_role_and_weekday_off(demo_org
     assert approve.role_by == ["department", "site"]
     assert approve.role_for({"department": truth["department"]}, truth["site"]) == role.name
     assert approve.role_for({"department": "Surgery"}, truth["site"]) != role.name
+    # They work at 1/speed_factor of the others' speed: their approval alone has its own processing time, the
+    # generator's median times the factor (about 2,000 approvals: 10% covers the noise and the cap).
+    true_median = demo_org[1]["parameters"][PROCESS]["durations"][approve.name]["median"] * 60
+    assert set(approve.duration_by_role or {}) == {role.name}
+    assert approve.duration_for(role.name).median == pytest.approx(truth["speed_factor"] * true_median, rel=0.10)
 
 
 # ----------------------------------------------------------------------------------------------------------

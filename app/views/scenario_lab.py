@@ -204,8 +204,11 @@ else:
         "hourly cost": st.column_config.NumberColumn(format="%.2f"),
         "absent": st.column_config.NumberColumn("absent", format="percent",
                                                 help="Share of working days a person is absent.")})
-work = pd.DataFrame([{"role": a.role, "activity": a.name, "minutes": a.duration.mean_value() / 60}
-                     for a in manual])
+# A role with a processing time of its own (discovery found it works at another speed) gets a bar of its own.
+work = pd.DataFrame([{"role": "its other roles" if a.role in (a.duration_by_role or {}) else a.role,
+                      "activity": a.name, "minutes": a.duration.mean_value() / 60} for a in manual]
+                    + [{"role": r, "activity": f"{a.name}, by {r}", "minutes": d.mean_value() / 60}
+                       for a in manual for r, d in (a.duration_by_role or {}).items()])
 if not work.empty:
     # Full width: activity names are long, and a side column cut them off.
     st.altair_chart(alt.Chart(work, height=alt.Step(22)).mark_bar().encode(
