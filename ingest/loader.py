@@ -91,8 +91,12 @@ def import_file(
     workspace: str | os.PathLike | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     progress: Progress | None = None,
+    source: str = "file",
 ) -> ImportResult:
-    """Import one file into the workspace in one transaction and return what was accepted and rejected."""
+    """Import one file into the workspace in one transaction and return what was accepted and rejected.
+
+    `source` marks the events' origin ('simulation' for a simulated run written back); it is not part of the
+    options, so it does not change whether a file counts as already imported."""
     path = Path(path)
     if not path.exists():
         raise ImportFailed(f"{path.name}: no such file")
@@ -105,7 +109,7 @@ def import_file(
     previous_limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     try:
         con.execute("SET memory_limit = ?", [_memory_limit()])
-        return _import(con, path, options, report)
+        return _import(con, path, options, report, source)
     finally:
         _drop_staging(con)
         con.execute("SET memory_limit = ?", [previous_limit])
@@ -120,7 +124,8 @@ def _memory_limit() -> str:
     return limit
 
 
-def _import(con: duckdb.DuckDBPyConnection, path: Path, options: ImportOptions, report: Progress) -> ImportResult:
+def _import(con: duckdb.DuckDBPyConnection, path: Path, options: ImportOptions, report: Progress,
+            source_label: str = "file") -> ImportResult:
     report(0.0, f"hashing {path.name}")
     content_hash = _sha256_file(path)
     options_json = options.model_dump_json()
@@ -151,7 +156,8 @@ def _import(con: duckdb.DuckDBPyConnection, path: Path, options: ImportOptions, 
     report(0.65, "pairing start and end events")
     _events(con, options.process, has_lifecycle=mapping.lifecycle is not None)
     report(0.8, "writing to the workspace")
-    result = _write(con, staged, mapping, options, path, kind, content_hash, options_hash, options_json, started)
+    result = _write(con, staged, mapping, options, path, kind, content_hash, options_hash, options_json, started,
+                    source_label)
     report(1.0, result.summary())
     return result
 
@@ -394,7 +400,7 @@ def _pair_lifecycle(con: duckdb.DuckDBPyConnection) -> None:
 
 def _write(con: duckdb.DuckDBPyConnection, staged: Staged, mapping: ColumnMapping, options: ImportOptions,
            path: Path, kind: str, content_hash: str, options_hash: str, options_json: str,
-           started: datetime) -> ImportResult:
+           started: datetime, source_label: str = "file") -> ImportResult:
     process = options.process
     raw = "json_object(" + ", ".join(f"{_literal(c)}, s.{quote(c)}" for c in staged.columns) + ")"
     case_columns = [c.removeprefix("case_attr:") for c in _columns(con, "_typed") if c.startswith("case_attr:")]
@@ -402,7 +408,7 @@ def _write(con: duckdb.DuckDBPyConnection, staged: Staged, mapping: ColumnMappin
     con.execute("BEGIN TRANSACTION")
     try:
         import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
-        params = {"import_id": import_id, "process": process}
+        params = {"import_id": import_id, "process": process, "source": source_label}
         _run(con, "INSERT INTO rejects SELECT $import_id, $process, row_number, reason, raw FROM _reader_rejects",
                     params)
         _run(con, f"""
@@ -417,7 +423,7 @@ def _write(con: duckdb.DuckDBPyConnection, staged: Staged, mapping: ColumnMappin
             "SELECT count(*) FROM _typed WHERE reason IS NULL AND kind = 'end'").fetchall()[0][0]
         _run(con, """
             INSERT INTO events
-            SELECT event_id, $import_id, 'file', $process, case_id, activity, start_time, end_time,
+            SELECT event_id, $import_id, $source, $process, case_id, activity, start_time, end_time,
                    resource, role, amount, currency, site, department, attributes
             FROM _events e
             WHERE NOT EXISTS (SELECT 1 FROM events x WHERE x.process = $process AND x.event_id = e.event_id)
