@@ -35,6 +35,9 @@ def validate_command(
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 0,
     timezone: Annotated[str | None, typer.Option(help="Time zone of the log's working hours (default: as the "
                                                       "discovery finds).")] = None,
+    window: Annotated[str, typer.Option(help="Training cases the twin is discovered on: 'auto' (the window that "
+                                             "validates best on the training cases themselves), 'all', or the "
+                                             "days before the cut.")] = "auto",
     output: Format = Output.table,
 ) -> None:
     """Validate the twin: discover on the first cases, simulate the test period, compare with reality."""
@@ -44,12 +47,18 @@ def validate_command(
         _fail(f"--test-share must be between 0 and 1, not {test_share}")
     if replications < 1:
         _fail(f"--replications must be at least 1, not {replications}")
+    days: float | str | None = None if window == "all" else window
+    if window not in ("auto", "all"):
+        try:
+            days = float(window)
+        except ValueError:
+            _fail(f"--window must be auto, all or a number of days, not {window!r}")
     with _workspace(workspace, process) as con:
         try:
             with _progress() as bar:
                 task = bar.add_task("validating", total=1.0)
                 result = validate(con, process, test_share=test_share, replications=replications, seed=seed,
-                                  timezone=timezone,
+                                  timezone=timezone, window=days,
                                   progress=lambda f, m: bar.update(task, completed=f, description=m))
         except (ValueError, duckdb.Error) as exc:
             _fail(str(exc).splitlines()[0])

@@ -8,6 +8,13 @@ side, so the test set is the last `test_share` exactly unless start times tie ac
 smallest set of whole ties holding them); the training cases are then exactly `Filters(time_to=cut,
 time_mode="started")`, which the discovery uses.
 
+The training window: by default (`window="auto"`) the training cases are first split the same way (their own
+last `test_share` is an inner test period) and the twin is validated on that inner split once per candidate window
+of WINDOW_CANDIDATES (all the training cases, or those started in the last 180, 90 or 45 days before the inner
+cut); the candidate whose six distances are lowest relative to all's (geometric mean) is then the window of the
+model discovered for the real test period. A process that drifts is forecast better from its recent past, a stable
+one from all of it, and only the training cases decide which.
+
 The twin: the model discovered on the training cases is moved to the test period. It starts `warmup_days` (the
 discovered warm-up) before the cut, so that the queues and the people are busy when the test period begins; the
 cases arriving before the cut are warm-up cases and dropped. As in the published protocol, the twin then
@@ -42,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -77,10 +85,18 @@ MEASURES: dict[str, tuple[str, str]] = {
     "cycle_time": ("cycle time distribution distance", "hours"),
 }
 
+# The cases started before $before (all of them when it is NULL): an inner split of the training cases.
 _STARTS_SQL = """
     SELECT case_id, min(coalesce(start_time, end_time)) AS case_start
     FROM events WHERE process = $process GROUP BY case_id
+    HAVING $before::TIMESTAMPTZ IS NULL OR min(coalesce(start_time, end_time)) < $before::TIMESTAMPTZ
 """
+# The training window: the candidates (days of case starts before the cut; None = all of them) backtested on the
+# training cases' own last share, as the validation does on the whole log, each with this many replications;
+# a window needs this many training cases in that backtest.
+WINDOW_CANDIDATES: tuple[float | None, ...] = (None, 180.0, 90.0, 45.0)
+WINDOW_REPLICATIONS = 2
+WINDOW_MIN_CASES = 50
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,7 @@ class Validation:
     timezone: str = "UTC"
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    window_days: float | None = None  # the training window the model was discovered on (None = all)
 
 
 def _connection(source: str | os.PathLike | duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection, bool]:
@@ -124,11 +141,13 @@ def _connection(source: str | os.PathLike | duckdb.DuckDBPyConnection) -> tuple[
     return connect(Path(source), read_only=True), True
 
 
-def split_by_start(con: duckdb.DuckDBPyConnection, process: str, test_share: float = 0.2) -> Split:
-    """Return the split whose test cases are the last `test_share` of the process's cases by start."""
+def split_by_start(con: duckdb.DuckDBPyConnection, process: str, test_share: float = 0.2,
+                   before: datetime | None = None) -> Split:
+    """Return the split whose test cases are the last `test_share` of the process's cases by start (of those
+    started before `before`, when given)."""
     if not 0 < test_share < 1:
         raise ValueError(f"test_share must be between 0 and 1, not {test_share}")
-    starts = con.execute(f"{_STARTS_SQL} ORDER BY case_start, case_id", {"process": process}).df()
+    starts = con.execute(f"{_STARTS_SQL} ORDER BY case_start, case_id", {"process": process, "before": before}).df()
     n = len(starts)
     if n == 0:
         raise ValueError(f"no cases of process {process!r}")
@@ -153,8 +172,10 @@ def _package_log(events: pd.DataFrame) -> pd.DataFrame:
                          IDS.resource: events["resource"].reset_index(drop=True)}, columns=LOG_COLUMNS)
 
 
-def real_events(con: duckdb.DuckDBPyConnection, process: str, cut: datetime, test: bool) -> pd.DataFrame:
-    """Return the package-format log of the test cases (started at or after `cut`) or of the training cases."""
+def real_events(con: duckdb.DuckDBPyConnection, process: str, cut: datetime, test: bool,
+                before: datetime | None = None) -> pd.DataFrame:
+    """Return the package-format log of the test cases (started at or after `cut`, and before `before` when
+    given) or of the training cases."""
     side = ">=" if test else "<"
     events = con.execute(f"""
         WITH starts AS ({_STARTS_SQL})
@@ -162,7 +183,7 @@ def real_events(con: duckdb.DuckDBPyConnection, process: str, cut: datetime, tes
         FROM events e JOIN starts s USING (case_id)
         WHERE e.process = $process AND s.case_start {side} $cut
         ORDER BY e.end_time, e.start_time, e.event_id
-    """, {"process": process, "cut": cut}).df()
+    """, {"process": process, "cut": cut, "before": before}).df()
     return _package_log(events)
 
 
@@ -302,15 +323,74 @@ def _nth_arrival_days(model: Model, n_cases: int, seed: int, replication: int) -
     return None
 
 
+@dataclass(frozen=True)
+class WindowChoice:
+    """The training window chosen by `choose_window`: its days (None = all), the score of each candidate tried
+    (geometric mean of the six distances relative to all cases'; lower is better) and a sentence for the notes."""
+
+    days: float | None
+    scores: dict[float | None, float]
+    note: str
+
+
+def _window_label(days: float | None) -> str:
+    return "all" if days is None else f"last {days:g} days"
+
+
+def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *, test_share: float = 0.2,
+                  seed: int = 0, timezone: str | None = None) -> WindowChoice:
+    """Return the training window of WINDOW_CANDIDATES whose twin validates best on the training cases alone: their
+    own last `test_share` is the test period of an inner validation per candidate."""
+    # A process that drifts (waits that grow, a changing mix of variants) is forecast better from its recent
+    # past, a stable one from all of it; only the training cases can tell which, without peeking at the test.
+    try:
+        inner = split_by_start(con, process, test_share, before=split.cut)
+    except ValueError as exc:
+        return WindowChoice(None, {}, f"all training cases (too few to backtest a window: {exc})")
+    span = (inner.cut - inner.first_start).total_seconds() / 86400
+    starts = con.execute(f"{_STARTS_SQL}", {"process": process, "before": inner.cut}).df()["case_start"]
+    candidates = [w for w in WINDOW_CANDIDATES if w is None or (
+        w < span and int((starts >= pd.Timestamp(inner.cut) - pd.Timedelta(days=w)).sum()) >= WINDOW_MIN_CASES)]
+    if len(candidates) < 2:
+        return WindowChoice(None, {}, "all training cases (no shorter window with enough cases to backtest)")
+    distances_of: dict[float | None, pd.Series] = {}
+    for w in candidates:
+        try:
+            result = validate(con, process, test_share=test_share, replications=WINDOW_REPLICATIONS, seed=seed,
+                              timezone=timezone, window=w, before=split.cut)
+        except ValueError:
+            continue
+        distances_of[w] = result.measures.set_index("measure")["twin_mean"].astype(float)
+    if None not in distances_of:
+        return WindowChoice(None, {}, "all training cases (the backtest on all of them failed)")
+    base = distances_of[None]
+    scores: dict[float | None, float] = {}
+    for w, d in distances_of.items():
+        ratio = (d / base).replace([np.inf, -np.inf], np.nan).dropna()
+        ratio = ratio[ratio > 0]
+        scores[w] = float(np.exp(np.log(ratio).mean())) if len(ratio) else math.inf
+    best = min(scores, key=lambda w: (scores[w], candidates.index(w)))  # a tie keeps the longer window
+    listed = ", ".join(f"{_window_label(w)} {v:.3f}" for w, v in scores.items())
+    what = "all training cases" if best is None else f"the training cases of the last {best:g} days before the cut"
+    return WindowChoice(best, scores, f"{what}, the best of {len(scores)} windows backtested on the training "
+                                      f"cases' own last {test_share:.0%} (distances relative to all: {listed})")
+
+
 def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, test_share: float = 0.2,
              replications: int = 5, seed: int = 0, timezone: str | None = None,
-             progress: Progress | None = None, match_test_cases: bool = True) -> Validation:
+             progress: Progress | None = None, match_test_cases: bool = True,
+             window: float | Literal["auto"] | None = "auto", before: datetime | None = None) -> Validation:
     """Return the validation of the twin discovered on the training cases against the held-out test period.
 
     With `match_test_cases` (the protocol), each replication simulates exactly as many cases as the test period
-    has, from the cut on; without it, cases arrive from the model until the last test case's start."""
+    has, from the cut on; without it, cases arrive from the model until the last test case's start. `window`:
+    the days of training cases (by start, before the cut) the model is discovered on; None for all of them;
+    "auto" for the candidate of WINDOW_CANDIDATES that validates best on the training cases themselves
+    (`choose_window`). `before`: only the cases started before it count (the inner split of that backtest)."""
     if replications < 1:
         raise ValueError(f"replications must be at least 1, not {replications}")
+    if window is not None and window != "auto" and not float(window) > 0:
+        raise ValueError(f"window must be a positive number of days, None or 'auto', not {window!r}")
     from mining.filters import Filters
     from simulation.discover import discover
 
@@ -320,14 +400,26 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     try:
         clock = time.perf_counter()
         report(0.0, "splitting the log")
-        split = split_by_start(con, process, test_share)
-        real = real_events(con, process, split.cut, test=True)
+        split = split_by_start(con, process, test_share, before)
+        real = real_events(con, process, split.cut, test=True, before=before)
         training = real_events(con, process, split.cut, test=False)
         timings["split_s"] = time.perf_counter() - clock
 
+        window_note = "all training cases"
+        if window == "auto":
+            clock = time.perf_counter()
+            report(0.01, "choosing the training window")
+            choice = choose_window(con, process, split, test_share=test_share, seed=seed, timezone=timezone)
+            window, window_note = choice.days, choice.note
+            timings["window_s"] = time.perf_counter() - clock
+        elif window is not None:
+            window = float(window)
+            window_note = f"the training cases of the last {window:g} days before the cut (given)"
+
         clock = time.perf_counter()
         report(0.02, "discovering the model on the training cases")
-        filters = Filters(process=process, time_to=split.cut, time_mode="started")
+        since = split.cut - timedelta(days=window) if window is not None else None
+        filters = Filters(process=process, time_from=since, time_to=split.cut, time_mode="started")
         model = discover(con, process, timezone=timezone, filters=filters,
                          progress=lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"))
         timings["discovery_s"] = time.perf_counter() - clock
@@ -381,7 +473,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     notes = [
         f"cut {split.cut:%Y-%m-%d %H:%M} UTC: {split.n_train:,} training cases before it, {split.n_test:,} test "
         f"cases from it on, arriving over {split.test_days:.1f} days.",
-        f"twin: discovered on the training cases; starts {moved.warmup_days:g} days (the discovered warm-up) before "
+        f"twin: discovered on {window_note}; starts {moved.warmup_days:g} days (the discovered warm-up) before "
         f"the cut, cases arriving before the cut dropped; "
         + (f"the first {split.n_test:,} cases arriving from the cut on kept (as many as the test period has); "
            if match_test_cases else "cases arriving until the last test case's start; ")
@@ -392,7 +484,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     report(1.0, "done")
     return Validation(split=split, measures=measures, replications=reps, logs=logs,
                       charts=chart_data(real, twins, naive, tz), model=moved, timezone=tz, timings=timings,
-                      notes=notes)
+                      notes=notes, window_days=window)
 
 
 def _shift_text(training: pd.DataFrame, naive: pd.DataFrame) -> str:

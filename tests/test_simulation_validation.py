@@ -20,6 +20,7 @@ from ingest import connect
 from simulation.validation import (
     IDS,
     MEASURES,
+    choose_window,
     distances,
     for_test_period,
     naive_log,
@@ -152,7 +153,7 @@ def test_naive_reference_replays_the_last_training_cases_whole_weeks_later() -> 
     assert (naive[IDS.start_time].dt.dayofweek == original[IDS.start_time].dt.dayofweek).all()
     assert (naive[IDS.start_time].dt.hour == original[IDS.start_time].dt.hour).all()
     # A cut just after the last cases still moves them forward: by one week.
-    just_after = (firsts.iloc[-5] + pd.Timedelta(hours=1)).to_pydatetime()
+    just_after = (firsts.iloc[-5].floor("s") + pd.Timedelta(hours=1)).to_pydatetime()
     assert (naive_log(training, 5, just_after)[IDS.start_time].min() - firsts.iloc[-5]) == pd.Timedelta(days=7)
     assert naive_log(training, 50, cut)[IDS.case].nunique() == 12
 
@@ -201,6 +202,37 @@ def test_validation_end_to_end_on_a_real_log(purchasing: Path) -> None:
     assert len(result.charts["hourly"]) == 72
     assert result.charts["cycle_times"].groupby("log").size()["real"] == split.n_test
     assert steps[-1] == 1.0 and steps == sorted(steps)
+
+
+def test_the_training_window_is_chosen_by_a_backtest_on_the_training_cases(purchasing: Path) -> None:
+    # PurchasingExample drifts: the wait before "Analyze Request for Quotation" grows month by month (median 12 h
+    # for the cases of January, 236 h for those of July), so the recent past forecasts better than all of it.
+    con = connect(purchasing, read_only=True)
+    try:
+        split = split_by_start(con, PURCHASING)
+        choice = choose_window(con, PURCHASING, split, seed=1)
+        inner = split_by_start(con, PURCHASING, before=split.cut)
+    finally:
+        con.close()
+    # The backtest sees only the training cases: its split is that of the cases started before the cut.
+    assert inner.n_cases == split.n_train and inner.last_start < split.cut
+    assert choice.scores[None] == 1.0 and len(choice.scores) >= 2
+    assert choice.days is not None and choice.scores[choice.days] < 0.95, choice.note
+    assert choice.days == min(choice.scores, key=choice.scores.get)
+    assert "backtested" in choice.note
+
+
+def test_a_given_training_window_discovers_on_the_recent_cases_only(purchasing: Path) -> None:
+    every = validate(purchasing, PURCHASING, replications=1, window=None)
+    recent = validate(purchasing, PURCHASING, replications=1, window=30)
+    assert every.window_days is None and recent.window_days == 30
+    assert "discovered on all training cases" in every.notes[1]
+    assert "last 30 days before the cut (given)" in recent.notes[1]
+    cases = {v: int(r.model.notes["source"].split()[0].replace(",", "")) for v, r in (("all", every),
+                                                                                       ("30", recent))}
+    assert cases["all"] == every.split.n_train and 0 < cases["30"] < cases["all"] / 3
+    with pytest.raises(ValueError, match="window"):
+        validate(purchasing, PURCHASING, replications=1, window=0)
 
 
 def test_for_test_period_keeps_a_positive_horizon(purchasing: Path) -> None:
@@ -260,8 +292,9 @@ def test_cli_prints_the_measures_table(purchasing: Path) -> None:
     for key in MEASURES:
         assert key in done.output
     assert "twin better than naive on" in done.output
+    assert "discovered on the training cases of the last" in done.output  # the backtested window (drift)
     as_json = runner.invoke(_cli(), ["validate", PURCHASING, "-w", str(purchasing), "--replications", "1",
-                                     "-o", "json"])
+                                     "--window", "all", "-o", "json"])
     assert as_json.exit_code == 0, as_json.output
     rows = json.loads(as_json.stdout)
     assert [r["measure"] for r in rows] == list(MEASURES)
@@ -275,6 +308,8 @@ def test_cli_reports_errors_on_one_line(purchasing: Path) -> None:
     assert "no process 'nope'" in done.output
     done = runner.invoke(_cli(), ["validate", PURCHASING, "-w", str(purchasing), "--test-share", "1.5"])
     assert done.exit_code == 1 and "--test-share" in done.output
+    done = runner.invoke(_cli(), ["validate", PURCHASING, "-w", str(purchasing), "--window", "lately"])
+    assert done.exit_code == 1 and "--window" in done.output
 
 
 def test_page_shows_the_measures_after_run(purchasing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
