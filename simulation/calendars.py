@@ -4,14 +4,15 @@ Simulation time is a float number of **seconds** since the model's start (a UTC 
 wall-clock times in the calendar's zone, so a shift starts at 08:00 local on both sides of a daylight-saving
 change (that week has one hour more or less between two shift starts). Each local day's working intervals are
 computed once and cached; the local date of a moment is cached per 15 minutes of absolute time, which is exact
-because every zone offset in use is a multiple of 15 minutes.
+because every zone offset in use is a multiple of 15 minutes. As elsewhere here, a zone's offset is taken to
+change at most once a day.
 """
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from math import inf
@@ -27,11 +28,18 @@ _SEARCH_DAYS = 800  # how far ahead to look for a working moment before giving u
 _ONE_DAY = timedelta(days=1)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _INDEX_DAYS = 32  # days add_working indexes at a time
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC"})  # zones whose offset is always zero (others take the general path)
 
 
 def _hhmm(text: str) -> tuple[int, int]:
     h, m = text.split(":")
     return int(h), int(m)
+
+
+def _seconds(text: str) -> int:
+    """Return the seconds after midnight of a wall-clock time "HH:MM" (24:00 is 86400)."""
+    h, m = _hhmm(text)
+    return h * 3600 + m * 60
 
 
 class LocalClock:
@@ -42,7 +50,9 @@ class LocalClock:
         self.origin = origin.replace(tzinfo=UTC) if origin.tzinfo is None else origin.astimezone(UTC)
         self.origin_epoch = self.origin.timestamp()
         self.tz = ZoneInfo(timezone)
+        self.utc = self.tz.key in _UTC_KEYS  # local time is UTC: days and midnights by arithmetic alone
         self._dates: dict[int, date] = {}
+        self._midnights: dict[date, float] = {}
 
     def local(self, t: float) -> datetime:
         """Return the local aware datetime of simulation second `t`."""
@@ -62,19 +72,35 @@ class LocalClock:
             day, hour = day + timedelta(days=1), 0
         return datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.tz).timestamp() - self.origin_epoch
 
+    def midnight(self, day: date) -> float:
+        """Return the epoch second (not simulation second) of local midnight at the start of `day` (cached)."""
+        found = self._midnights.get(day)
+        if found is None:
+            if self.utc:
+                found = (day.toordinal() - _EPOCH_ORDINAL) * 86400.0
+            else:
+                found = datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp()
+            self._midnights[day] = found
+        return found
+
 
 class WorkingTime:
     """The working intervals of a calendar (or of every hour, without one), per local day, cached."""
 
     def __init__(self, calendar: Calendar | None, origin: datetime) -> None:
         self.calendar = calendar
-        self.clock = LocalClock(origin, calendar.timezone if calendar else "UTC")
+        # The clock and the per-day caches are shared by every WorkingTime of equal calendars from the same origin
+        # (every role and replication of a model), so each day is worked out once, not in every run.
+        key = None if calendar is None else (calendar.timezone, tuple(calendar.holidays),
+                                             tuple((tuple(s.days), s.start, s.end) for s in calendar.shifts))
+        self.clock, self._days, self._utc_days, self._buckets = _day_caches(key, origin)
         self._holidays = frozenset(calendar.holidays) if calendar else frozenset()
-        self._days: dict[date, list[Interval]] = {}
-        # People ask "am I on shift?" all the time: per UTC day, the local midnight within it and the local days on
-        # either side with their intervals; on the few days the zone's offset changes, per 15 minutes.
-        self._utc_days: dict[int, tuple] = {}
-        self._buckets: dict[int, tuple[date, list[Interval]]] = {}
+        # The shifts of each weekday (Monday first) as (start, end) seconds after local midnight, sorted, parsed once
+        # rather than for every day.
+        self._week: list[list[tuple[int, int]]] = [[(0, 86400)] for _ in WEEKDAYS]
+        if calendar is not None:
+            self._week = [sorted((_seconds(s.start), _seconds(s.end)) for s in calendar.shifts if weekday in s.days)
+                          for weekday in WEEKDAYS]
         # Every shift ends by midnight (24:00 at the latest, as intended): a day's intervals end before the next's.
         # add_working's index: the working intervals from a day on, merged across days, with the working seconds
         # run up before and after each.
@@ -91,14 +117,18 @@ class WorkingTime:
         if found is not None:
             return found
         clock = self.clock
-        if self.calendar is None:
-            raw = [(clock.at(day, 0, 0), clock.at(day, 24, 0))]
-        elif day in self._holidays:
+        shifts = self._week[day.weekday()]
+        if day in self._holidays:
             raw = []
         else:
-            weekday = WEEKDAYS[day.weekday()]
-            raw = sorted((clock.at(day, *_hhmm(s.start)), clock.at(day, *_hhmm(s.end)))
-                         for s in self.calendar.shifts if weekday in s.days)
+            midnight, origin = clock.midnight(day), clock.origin_epoch
+            if clock.utc or clock.midnight(day + _ONE_DAY) - midnight == 86400.0:
+                # One offset all day: a wall-clock time is midnight plus its seconds (the same float as `at`).
+                raw = [(midnight + start - origin, midnight + end - origin) for start, end in shifts]
+            else:  # the day the offset changes: each wall-clock time on its own
+                raw = sorted((clock.at(day, start // 3600, start % 3600 // 60), clock.at(day, end // 3600,
+                                                                                          end % 3600 // 60))
+                             for start, end in shifts)
         merged: list[Interval] = []
         for start, end in raw:
             if end <= start:  # a shift inside a skipped daylight-saving hour has no length
@@ -141,8 +171,8 @@ class WorkingTime:
         local midnight within it and the (local date, intervals) before and after it (None: the offset changes)."""
         start = k * 86400.0
         tz = self.clock.tz
-        offset = datetime.fromtimestamp(start, tz).utcoffset()
-        if offset != datetime.fromtimestamp(start + 86399.0, tz).utcoffset():
+        offset = timedelta(0) if self.clock.utc else datetime.fromtimestamp(start, tz).utcoffset()
+        if not self.clock.utc and offset != datetime.fromtimestamp(start + 86399.0, tz).utcoffset():
             entry: tuple = (None, None, None)
         else:
             local = start + offset.total_seconds()
@@ -201,6 +231,8 @@ class WorkingTime:
 
     def add_working(self, t: float, seconds: float) -> float:
         """Return the moment (seconds) when `seconds` of working time have passed after `t` (absences ignored)."""
+        if self.calendar is None:  # every second works: no index to build over the days
+            return t + seconds
         # Long waits span many days: the working time run up to each interval, indexed once, finds the interval
         # where the sum is reached by bisection rather than by walking the days.
         if t < self._indexed_from:
@@ -263,6 +295,18 @@ class WorkingTime:
         return inf
 
 
+@lru_cache(maxsize=32)
+def _day_caches(calendar: tuple | None, origin: datetime) -> tuple[LocalClock, dict[date, list[Interval]],
+                                                                   dict[int, tuple],
+                                                                   dict[int, tuple[date, list[Interval]]]]:
+    """Return the clock of a calendar (its timezone, holidays and shifts; None: always working) from `origin`, and
+    WorkingTime's caches of it: the intervals per local day, the entries per UTC day and per 15 minutes."""
+    # People ask "am I on shift?" all the time: per UTC day, the local midnight within it and the local days on
+    # either side with their intervals; on the few days the zone's offset changes, per 15 minutes. Every entry is a
+    # function of the calendar and the origin alone, set whole and never changed, so threads may share them.
+    return LocalClock(origin, calendar[0] if calendar else "UTC"), {}, {}, {}
+
+
 class PersonTime:
     """One person's working time: their calendar minus their absence days."""
 
@@ -309,22 +353,63 @@ class PersonTime:
         return inf, inf
 
 
-def absence_days(share: float, first: date, last: date, seed: int, replication: int, person: str) -> frozenset[date]:
-    """Return the local dates from `first` to `last` on which `person` is absent: each day independently with
-    probability `share`, from a stream that depends only on (seed, replication, person name), so adding a
-    colleague does not change anybody else's absences."""
-    if share <= 0:
-        return frozenset()
-    rng = np.random.default_rng([seed, replication, 2, zlib.crc32(person.encode())])
+# splitmix64's increment and finaliser constants: each (person, date) counter is hashed into 64 random bits.
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def absences(people: Sequence[tuple[str, float]], first: date, last: date, seed: int,
+             replication: int) -> list[frozenset[date]]:
+    """Return, for each (person, share), the local dates from `first` to `last` on which the person is absent."""
+    # Each person's day is absent with probability `share`, independently of their other days and of other people:
+    # a hash of (seed, replication, person name, date) decides it, so a person's absences depend on nothing else
+    # (adding a colleague or lengthening the run changes nobody's absence on a date), and everybody is drawn in
+    # one numpy pass instead of seeding a generator per person.
+    found: list[frozenset[date]] = [frozenset()] * len(people)
+    drawn = [i for i, (_, share) in enumerate(people) if share > 0]
     n = (last - first).days + 1
-    hits = np.flatnonzero(rng.random(n) < share)
-    return frozenset(map(_dates(first, n).__getitem__, hits.tolist()))
+    if not drawn or n <= 0:
+        return found
+    keys = np.array([_person_key(seed, replication, people[i][0]) for i in drawn], dtype=np.uint64)
+    shares = np.array([people[i][1] for i in drawn], dtype=np.float64)
+    counters = np.arange(first.toordinal(), first.toordinal() + n, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps modulo 2**64 on purpose
+        bits = keys[:, None] + counters * _GAMMA
+        bits ^= bits >> np.uint64(30)
+        bits *= _MIX1
+        bits ^= bits >> np.uint64(27)
+        bits *= _MIX2
+        bits ^= bits >> np.uint64(31)
+    # The top 53 bits as a uniform in [0, 1), below the share on a share of days.
+    absent = (bits >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 < shares[:, None]
+    # Everybody's absent dates in one list, person after person; building the sets costs most of the time.
+    dates = _dates(first, n)[np.flatnonzero(absent) % n].tolist()
+    begin = 0
+    for i, end in zip(drawn, np.cumsum(np.count_nonzero(absent, axis=1)).tolist(), strict=True):
+        found[i] = frozenset(dates[begin:end])
+        begin = end
+    return found
+
+
+def absence_days(share: float, first: date, last: date, seed: int, replication: int, person: str) -> frozenset[date]:
+    """Return the local dates from `first` to `last` on which `person` is absent (see `absences`)."""
+    return absences([(person, share)], first, last, seed, replication)[0]
+
+
+def _person_key(seed: int, replication: int, person: str) -> int:
+    """Return the 64-bit key of a person's absences in a replication: a hash of (seed, replication, name)."""
+    # blake2b, personalised, keeps these keys apart from every other use of the seed; the integers hold no comma.
+    text = f"{int(seed)},{int(replication)},{person}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8, person=b"absences").digest(), "little")
 
 
 @lru_cache(maxsize=8)
-def _dates(first: date, n: int) -> tuple[date, ...]:
-    """Return the `n` dates from `first` on (shared by everybody's absences: building dates cost most of them)."""
-    return tuple(date.fromordinal(first.toordinal() + i) for i in range(n))
+def _dates(first: date, n: int) -> np.ndarray:
+    """Return the `n` dates from `first` on, as a numpy array of objects (shared by the absences of every run)."""
+    dates = np.array([date.fromordinal(first.toordinal() + i) for i in range(n)], dtype=object)
+    dates.flags.writeable = False  # shared through the cache
+    return dates
 
 
 def weekly_slots(days: list[str], times: list[str], clock: LocalClock) -> Callable[[float], float]:

@@ -9,8 +9,8 @@ paused overnight. Activities without a role, or marked automated, are done by a 
 Randomness is split so that scenarios are compared on common random numbers: the arrivals and the attributes
 of the cases come from one stream that depends only on (seed, replication); every case then draws its routing
 and durations from its own stream derived from (seed, replication, case number), and every person's absence
-days from a stream keyed by their name. A design change that alters one case's path therefore leaves the draws
-of every other case untouched, and the same cases (ids, arrival times, attributes) arrive in every scenario.
+days from a hash of (seed, replication, their name). A design change that alters one case's path therefore leaves
+the draws of every other case untouched, and the same cases (ids, arrival times, attributes) arrive in every scenario.
 Volume growth keeps that property: the as-is cases all still arrive (a factor below one drops a fixed share of
 them by a per-case draw) and the growth arrives as extra cases from separate streams.
 """
@@ -43,7 +43,7 @@ import pandas as pd
 import simpy
 from simpy.core import NORMAL, URGENT
 
-from simulation.calendars import LocalClock, PersonTime, WorkingTime, absence_days, weekly_slots
+from simulation.calendars import LocalClock, PersonTime, WorkingTime, absences, weekly_slots
 from simulation.spec import (
     END,
     START,
@@ -753,13 +753,21 @@ class _Simulation:
         last = model.start.date() + timedelta(days=int(days) + 2)
         self.working: dict[str, WorkingTime] = {}
         self.pools: dict[str, _Pool] = {}
-        for role in model.roles:
-            working = WorkingTime(self.calendars[role.calendar] if role.calendar else None, model.start)
+        # Roles of one calendar (or of none) share its working time, so add_working indexes its days once a run.
+        by_calendar: dict[str | None, WorkingTime] = {}
+        staff = [(role, people(role)) for role in model.roles]
+        # Everybody's absences in one draw (each person's still depend only on their name, see `absences`).
+        absent = iter(absences([(name, role.absence_share) for role, names in staff for name in names], first, last,
+                               seed, replication))
+        for role, names in staff:
+            working = by_calendar.get(role.calendar)
+            if working is None:
+                working = by_calendar[role.calendar] = WorkingTime(
+                    self.calendars[role.calendar] if role.calendar else None, model.start)
             self.working[role.name] = working
             pool = self.pools[role.name] = _Pool(env, role, working)
-            for name in people(role):
-                absent = absence_days(role.absence_share, first, last, seed, replication, name)
-                _Worker(env, pool, name, PersonTime(working, absent))
+            for name in names:
+                _Worker(env, pool, name, PersonTime(working, next(absent)))
 
     def draw(self, distribution: Distribution, rng: random.Random) -> float:
         """Return one draw from the distribution on the case's stream (its drawer built once per run)."""
@@ -1279,11 +1287,8 @@ def write_run(run: SimulationRun, workspace: str | PathLike | duckdb.DuckDBPyCon
         own = not isinstance(workspace, duckdb.DuckDBPyConnection)
         con = connect(workspace) if own else workspace
         try:
-            result = import_file(path, options, con=con)
-            if result.events_added:
-                # The loader marks every file's events source 'file'; these were simulated.
-                con.execute("UPDATE events SET source = ? WHERE import_id = ?", [SOURCE, result.import_id])
-            return result
+            # Marked as simulated inside the import's one transaction: an interrupted write leaves nothing.
+            return import_file(path, options, con=con, source=SOURCE)
         finally:
             if own:
                 con.close()
