@@ -48,7 +48,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 # The import bench, the mining bench at 1M events (a few minutes), the conformance bench at 1M events, then the
-# simulation bench on the three start-and-end logs of data/real (under a minute) and the engine against an earlier
+# simulation bench on the three start-and-end logs of data/real (about a minute) and the engine against an earlier
 # engine on the same models (a minute); the README's 5M mining figures:
 # make bench MINING_EVENTS="1000000 5000000" (pm4py needs ~10 GB and several minutes at 5M). Every page on a
 # 10M-event workspace: .venv/bin/python bench/pages_bench.py (about 10 minutes, 1.3 GB of CSV on the way).
