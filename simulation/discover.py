@@ -812,44 +812,43 @@ class _Discovery:
                f"{', '.join(instant)}" if instant else "") + ".")
 
     def _durations(self) -> dict[str, Fit | None]:
-        params = {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
-                  "rec": [a for a, r in self.start_rule.items() if r == "recorded"], "m": MAX_SAMPLE,
-                  "batched": sorted(self.batched), "split": sorted(self.split_from)}
+        # Every MAX_SAMPLE-th order statistic per activity is enough to fit it; an activity of a role split by a
+        # case attribute comes whole, to compare each role's durations with the rest (the case's value chooses
+        # who does it in the model, so only such roles can differ within one activity).
         df = _run(self.con, f"""
             WITH {self._durations_sql()},
-            r AS (SELECT activity, s, row_number() OVER (PARTITION BY activity ORDER BY s) AS i,
+            r AS (SELECT activity, grp, s, row_number() OVER (PARTITION BY activity ORDER BY s) AS i,
                          count(*) OVER (PARTITION BY activity) AS n
-                  FROM e)
-            SELECT activity, s, n FROM r
-            WHERE (i - 1) % greatest(1, n // $m) = 0
+                  FROM e),
+            whole AS (SELECT DISTINCT activity FROM e WHERE list_contains($split, grp))
+            SELECT activity, grp, s, n, activity IN (SELECT activity FROM whole) AS whole FROM r
+            WHERE (i - 1) % greatest(1, n // $m) = 0 OR activity IN (SELECT activity FROM whole)
             ORDER BY activity, s
-        """, params)
+        """, {"est": [a for a, r in self.start_rule.items() if r == "estimated"],
+              "rec": [a for a, r in self.start_rule.items() if r == "recorded"], "m": MAX_SAMPLE,
+              "batched": sorted(self.batched), "split": sorted(self.split_from)})
         out: dict[str, Fit | None] = {}
+        self.duration_by_role: dict[str, dict[str, Fit]] = {}
         for a in sorted(self.start_rule):
             if self.start_rule[a] == "instant":
                 out[a] = None
                 continue
             g = df[df.activity == a]
-            fit = fit_distribution(g.s.to_numpy()) if len(g) else None
+            if g.empty:
+                out[a] = None
+                continue
+            n = int(g.n.iloc[0])
+            # The same order statistics as the query keeps for the other activities.
+            fit = fit_distribution(g.s.to_numpy()[::max(1, n // MAX_SAMPLE)] if g.whole.iloc[0] else g.s.to_numpy())
             if fit is not None:
-                fit.n = int(g.n.iloc[0])
+                fit.n = n
             out[a] = fit
-        self.duration_by_role: dict[str, dict[str, Fit]] = {}
-        if self.split_from:
-            # Only roles split by a case attribute can differ within one activity in the model: the case's value
-            # chooses who does it. Every duration of those activities, to compare each role with the rest.
-            by_role = _run(self.con, f"""
-                WITH {self._durations_sql()}
-                SELECT activity, grp, s FROM e
-                WHERE activity IN (SELECT activity FROM e WHERE list_contains($split, grp))
-                ORDER BY activity, grp, s
-            """, params)
-            for a, g in by_role.groupby("activity", sort=True):
+            if g.whole.iloc[0]:
                 own, rest = self._own_durations(g)
                 if own:
-                    self.duration_by_role[str(a)] = own
+                    self.duration_by_role[a] = own
                     # When every role has its own, the pooled fit stays for values routed to none of them.
-                    out[str(a)] = rest if rest is not None else out.get(str(a))
+                    out[a] = rest if rest is not None else fit
         return out
 
     def _durations_sql(self) -> str:
@@ -1254,8 +1253,8 @@ class _Discovery:
                 kwargs |= {"role_by": attrs, "roles": routes}
                 text += (f" (one of {len(routes)} roles of {self.split_from[role]}, by {' · '.join(attrs)}; the "
                          "others' values route to theirs)")
-                own = {r: f for r, f in self.duration_by_role.get(a, {}).items()
-                       if r in set(routes.values()) and r in self.role_names}
+                routed = set(routes.values()) & self.role_names
+                own = {r: f for r, f in self.duration_by_role.get(a, {}).items() if r in routed}
                 if own:
                     kwargs["duration_by_role"] = {r: f.distribution for r, f in own.items()}
                     text += ("; processing differs by role (the one above is the other roles'): "

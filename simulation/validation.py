@@ -353,14 +353,17 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
         w < span and int((starts >= pd.Timestamp(inner.cut) - pd.Timedelta(days=w)).sum()) >= WINDOW_MIN_CASES)]
     if len(candidates) < 2:
         return WindowChoice(None, {}, "all training cases (no shorter window with enough cases to backtest)")
+    # Only the twin's distances count here: no naive reference, no charts.
+    real = real_events(con, process, inner.cut, test=True, before=split.cut)
     distances_of: dict[float | None, pd.Series] = {}
     for w in candidates:
         try:
-            result = validate(con, process, test_share=test_share, replications=WINDOW_REPLICATIONS, seed=seed,
-                              timezone=timezone, window=w, before=split.cut)
+            model = _discover_training(con, process, inner, w, timezone)
         except ValueError:
             continue
-        distances_of[w] = result.measures.set_index("measure")["twin_mean"].astype(float)
+        twins, _ = _twin_logs(model, inner, inner.n_test, WINDOW_REPLICATIONS, seed)
+        per_rep = _distances_per_replication(real, twins, model.arrivals.timezone)
+        distances_of[w] = per_rep.groupby("measure", sort=False)["value"].mean()
     if None not in distances_of:
         return WindowChoice(None, {}, "all training cases (the backtest on all of them failed)")
     base = distances_of[None]
@@ -376,32 +379,69 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
                                       f"cases' own last {test_share:.0%} (distances relative to all: {listed})")
 
 
+def _discover_training(con: duckdb.DuckDBPyConnection, process: str, split: Split, window: float | None,
+                       timezone: str | None, progress: Progress | None = None) -> Model:
+    """Return the model discovered on the split's training cases started in the last `window` days before the cut
+    (all of them for None)."""
+    from mining.filters import Filters
+    from simulation.discover import discover
+
+    since = split.cut - timedelta(days=window) if window is not None else None
+    filters = Filters(process=process, time_from=since, time_to=split.cut, time_mode="started")
+    return discover(con, process, timezone=timezone, filters=filters, progress=progress)
+
+
+def _twin_logs(model: Model, split: Split, n_twin: int | None, replications: int, seed: int,
+               progress: Progress | None = None) -> tuple[list[pd.DataFrame], int]:
+    """Return the package-format log of each replication of the model in the split's test period, and the
+    number of events simulated."""
+    report = progress or (lambda fraction, message: None)
+    twins: list[pd.DataFrame] = []
+    simulated = 0
+    for r in range(replications):
+        def step(f: float, m: str, r: int = r) -> None:
+            report((r + f) / replications, f"replication {r + 1}/{replications}: {m}")
+
+        run = simulate(for_test_period(model, split, n_twin, seed, r), seed=seed, replication=r, progress=step)
+        simulated += len(run.events)
+        twins.append(twin_log(run.events, run.cases, n_twin))
+    return twins, simulated
+
+
+def _distances_per_replication(real: pd.DataFrame, twins: list[pd.DataFrame], tz: str,
+                               progress: Progress | None = None) -> pd.DataFrame:
+    """Return each measure between the real log and each twin log (columns measure, replication, value)."""
+    rows = []
+    for r, twin in enumerate(twins):
+        if progress:
+            progress(r / len(twins), f"measuring replication {r + 1}/{len(twins)}")
+        rows += [{"measure": k, "replication": r, "value": v} for k, v in distances(real, twin, tz).items()]
+    return pd.DataFrame(rows, columns=["measure", "replication", "value"])
+
+
 def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, test_share: float = 0.2,
              replications: int = 5, seed: int = 0, timezone: str | None = None,
              progress: Progress | None = None, match_test_cases: bool = True,
-             window: float | Literal["auto"] | None = "auto", before: datetime | None = None) -> Validation:
+             window: float | Literal["auto"] | None = "auto") -> Validation:
     """Return the validation of the twin discovered on the training cases against the held-out test period.
 
     With `match_test_cases` (the protocol), each replication simulates exactly as many cases as the test period
     has, from the cut on; without it, cases arrive from the model until the last test case's start. `window`:
     the days of training cases (by start, before the cut) the model is discovered on; None for all of them;
     "auto" for the candidate of WINDOW_CANDIDATES that validates best on the training cases themselves
-    (`choose_window`). `before`: only the cases started before it count (the inner split of that backtest)."""
+    (`choose_window`)."""
     if replications < 1:
         raise ValueError(f"replications must be at least 1, not {replications}")
     if window is not None and window != "auto" and not float(window) > 0:
         raise ValueError(f"window must be a positive number of days, None or 'auto', not {window!r}")
-    from mining.filters import Filters
-    from simulation.discover import discover
-
     report = progress or (lambda fraction, message: None)
     timings: dict[str, float] = {}
     con, own = _connection(source)
     try:
         clock = time.perf_counter()
         report(0.0, "splitting the log")
-        split = split_by_start(con, process, test_share, before)
-        real = real_events(con, process, split.cut, test=True, before=before)
+        split = split_by_start(con, process, test_share)
+        real = real_events(con, process, split.cut, test=True)
         training = real_events(con, process, split.cut, test=False)
         timings["split_s"] = time.perf_counter() - clock
 
@@ -418,10 +458,8 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
 
         clock = time.perf_counter()
         report(0.02, "discovering the model on the training cases")
-        since = split.cut - timedelta(days=window) if window is not None else None
-        filters = Filters(process=process, time_from=since, time_to=split.cut, time_mode="started")
-        model = discover(con, process, timezone=timezone, filters=filters,
-                         progress=lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"))
+        model = _discover_training(con, process, split, window, timezone,
+                                   lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"))
         timings["discovery_s"] = time.perf_counter() - clock
     finally:
         if own:
@@ -430,30 +468,18 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     tz = model.arrivals.timezone
     n_twin = split.n_test if match_test_cases else None
     moved = for_test_period(model, split)
-    twins: list[pd.DataFrame] = []
-    simulated_events = 0
     clock = time.perf_counter()
-    for r in range(replications):
-        share = 0.2 + 0.5 * r / replications
-
-        def step(f: float, m: str, share: float = share, r: int = r) -> None:
-            report(share + 0.5 / replications * f, f"replication {r + 1}/{replications}: {m}")
-
-        run = simulate(for_test_period(model, split, n_twin, seed, r), seed=seed, replication=r, progress=step)
-        simulated_events += len(run.events)
-        twins.append(twin_log(run.events, run.cases, n_twin))
+    twins, simulated_events = _twin_logs(model, split, n_twin, replications, seed,
+                                         lambda f, m: report(0.2 + 0.5 * f, m))
     timings["simulation_s"] = time.perf_counter() - clock
     timings["simulated_events"] = float(simulated_events)
 
     clock = time.perf_counter()
     naive = naive_log(training, split.n_test, split.cut)
-    per_rep = []
-    for r, twin in enumerate(twins):
-        report(0.7 + 0.25 * r / (replications + 1), f"measuring replication {r + 1}/{replications}")
-        per_rep += [{"measure": k, "replication": r, "value": v} for k, v in distances(real, twin, tz).items()]
-    report(0.7 + 0.25 * replications / (replications + 1), "measuring the naive reference")
+    share = replications / (replications + 1)  # of the measuring time: the twins, then the naive reference
+    reps = _distances_per_replication(real, twins, tz, lambda f, m: report(0.7 + 0.25 * share * f, m))
+    report(0.7 + 0.25 * share, "measuring the naive reference")
     naive_values = distances(real, naive, tz)
-    reps = pd.DataFrame(per_rep, columns=["measure", "replication", "value"])
     stats = reps.groupby("measure", sort=False)["value"].agg(["mean", "std"])
     rows = []
     for key, (label, unit) in MEASURES.items():
