@@ -17,9 +17,11 @@ from typer.testing import CliRunner
 
 from app.cli_simulation_validate import register
 from ingest import connect
+from simulation.spec import Model
 from simulation.validation import (
     IDS,
     MEASURES,
+    Split,
     choose_window,
     distances,
     for_test_period,
@@ -235,31 +237,30 @@ def test_a_given_training_window_discovers_on_the_recent_cases_only(purchasing: 
         validate(purchasing, PURCHASING, replications=1, window=0)
 
 
-def test_for_test_period_keeps_a_positive_horizon(purchasing: Path) -> None:
+@pytest.fixture(scope="module")
+def purchasing_model(purchasing: Path) -> tuple[Split, Model]:
+    """Return the split of the PurchasingExample workspace and the model discovered on its whole log."""
     from simulation.discover import discover
 
     con = connect(purchasing, read_only=True)
     try:
-        split = split_by_start(con, PURCHASING)
-        model = discover(con, PURCHASING)
+        return split_by_start(con, PURCHASING), discover(con, PURCHASING)
     finally:
         con.close()
+
+
+def test_for_test_period_keeps_a_positive_horizon(purchasing_model: tuple[Split, Model]) -> None:
+    split, model = purchasing_model
     moved = for_test_period(model, split)
     assert moved.start == split.cut - timedelta(days=model.warmup_days)
     assert moved.warmup_days == model.warmup_days and moved.arrivals == model.arrivals
 
 
-def test_the_twin_simulates_exactly_the_test_periods_number_of_cases(purchasing: Path) -> None:
-    from simulation.discover import discover
+def test_the_twin_simulates_exactly_the_test_periods_number_of_cases(purchasing_model: tuple[Split, Model]) -> None:
     from simulation.engine import simulate
     from simulation.validation import twin_log
 
-    con = connect(purchasing, read_only=True)
-    try:
-        split = split_by_start(con, PURCHASING)
-        model = discover(con, PURCHASING)
-    finally:
-        con.close()
+    split, model = purchasing_model
     for n, replication in ((split.n_test, 0), (5, 1), (3 * split.n_test, 2)):
         moved = for_test_period(model, split, n, seed=4, replication=replication)
         assert moved.start == split.cut - timedelta(days=model.warmup_days)
