@@ -391,6 +391,9 @@ class _Discovery:
             recent_factor = round(min(max(level / mean, TREND_BOUNDS[0]), TREND_BOUNDS[1]), 4)
             month = [month[m] if m + 1 in rates else recent_factor for m in range(12)]
             per_week = mean * 7 * float(np.mean(month))
+            forecast_per_week = recent_factor * mean * 7
+        else:
+            forecast_per_week = min(max(level * 7, TREND_BOUNDS[0] * per_week), TREND_BOUNDS[1] * per_week)
         sites = _run(self.con, f"SELECT site, count(*) AS n FROM {self.cs} WHERE site IS NOT NULL GROUP BY site "
                                "ORDER BY site")
         site_shares = round_probabilities(dict(zip(sites.site, sites.n, strict=True))) if len(sites) else {}
@@ -406,13 +409,16 @@ class _Discovery:
             f"of the covered months' mean, kept within {TREND_BOUNDS[0]:g} and {TREND_BOUNDS[1]:g}), and the weekly "
             f"rate, {per_week:,.1f}, carries the mean month factor): "
             + ", ".join(f"{m:.2f}" for m in month)
+            + f"; after the log ({last.astimezone(UTC):%Y-%m-%d %H:%M} UTC) every month arrives at the forecast level, "
+              f"{forecast_per_week:,.1f} per week: a month the log covers once shows how busy it was that year, "
+              "not in the next (the month factors shape the log's own span)"
             + (f"; sites by share of cases: {', '.join(f'{k} {v:.1%}' for k, v in site_shares.items())}"
                if site_shares else "; no site recorded"))
         self.notes["horizon"] = (f"start = first arrival {first.astimezone(UTC):%Y-%m-%d %H:%M} UTC; horizon = the "
                                  f"observed span of arrivals, {span_days:.1f} days.")
         return first.astimezone(UTC), round(span_days, 3), Arrivals(
             cases_per_week=round(per_week, 3), timezone=self.tz, hour_of_week=hour_of_week, month=month,
-            sites=site_shares)
+            sites=site_shares, forecast_from=last.astimezone(UTC), forecast_per_week=round(forecast_per_week, 3))
 
     def _arrival_level(self, first: datetime, span_days: float) -> tuple[float, str, dict[str, float]]:
         """Return the cases per day forecast for after the log, the forecast's name and the backtest's scores."""
@@ -953,6 +959,10 @@ class _Discovery:
         """, self._start_rules()).fetchall()
         config = bottleneck_config(self.process, self.tz).model_copy(update={"system_resources": self.systems})
         kinds = wait_kinds(self.con, self.wt, self.process, config)
+        # An activity this model automates (also one done by a resource called 'system' or by nobody known, which
+        # mining's wait kinds count as people) waits for no person: its wait is a delay, or it would be lost.
+        machine = kinds.activity.map(lambda a: bool(self.automated.get(a))) & (kinds.wait_kind == "people")
+        kinds.loc[machine, ["wait_kind", "why"]] = ["system", "automated here (a system or nobody known does it)"]
         self.wait_kind = dict(zip(kinds.activity, kinds.wait_kind, strict=True))
         delayed = kinds[kinds.wait_kind.isin(WAIT_KINDS_WITH_DELAY)]
         why_of = dict(zip(delayed.activity, kinds.loc[delayed.index, "why"], strict=True))

@@ -239,8 +239,9 @@ class _Case:
 
 class _Arrivals:
     """The arrival process of a model: a Poisson process whose rate is the weekly rate shaped by hour of week and
-    month (both normalised to mean 1), in the arrivals' zone, constant over each 15 minutes of UTC (zone offsets
-    are multiples of 15 minutes)."""
+    month (both normalised to mean 1; from the arrivals' forecast_from on, the forecast level in place of the
+    month), in the arrivals' zone, constant over each 15 minutes of UTC (zone offsets are multiples of 15
+    minutes)."""
 
     def __init__(self, model: Model) -> None:
         a = model.arrivals
@@ -251,6 +252,13 @@ class _Arrivals:
         self.week = week / week.mean()
         self.month = month / month.mean()
         self.per_second = a.cases_per_week / (7 * _DAY)
+        # After the log: the forecast level, as a factor of the weekly rate, in place of the month factor.
+        self.forecast_from = inf
+        self.forecast = 1.0
+        if a.forecast_from is not None and a.forecast_per_week is not None:
+            until = a.forecast_from if a.forecast_from.tzinfo else a.forecast_from.replace(tzinfo=UTC)
+            self.forecast_from = until.timestamp() - self.clock.origin_epoch
+            self.forecast = a.forecast_per_week / a.cases_per_week
         total = sum(a.sites.values())
         self.sites = {s: v / total for s, v in a.sites.items()} if total > 0 else {}
         self._grid: tuple[float, np.ndarray, np.ndarray] | None = None
@@ -264,8 +272,8 @@ class _Arrivals:
             edges = np.concatenate([[0.0], inner[inner > 0], [horizon]])
             local = pd.DatetimeIndex(pd.to_datetime(origin + edges[:-1], unit="s", utc=True)).tz_convert(
                 self.clock.tz)
-            shapes = (self.week[local.weekday.to_numpy() * 24 + local.hour.to_numpy()]
-                      * self.month[local.month.to_numpy() - 1])
+            month = np.where(edges[:-1] >= self.forecast_from, self.forecast, self.month[local.month.to_numpy() - 1])
+            shapes = self.week[local.weekday.to_numpy() * 24 + local.hour.to_numpy()] * month
             self._grid = (horizon, edges, shapes)
         return self._grid[1], self._grid[2]
 

@@ -343,6 +343,17 @@ class Arrivals(_Spec):
                                       description="168 relative weights, Monday 00-01 first, local time")
     month: list[float] = Field(default_factory=lambda: [1.0] * 12, description="12 relative factors, Jan first")
     sites: dict[str, float] = Field(default_factory=dict, description="share of the cases per site")
+    forecast_from: datetime | None = Field(
+        None, description="the end of the log the rate was read from (UTC); from then on cases arrive at "
+                          "forecast_per_week, shaped by hour of week only (a month seen once in the log says how busy "
+                          "it was that year, not in the next)")
+    forecast_per_week: float | None = Field(None, gt=0, description="cases per week after forecast_from")
+
+    @model_validator(mode="after")
+    def _forecast(self) -> Arrivals:
+        if (self.forecast_from is None) != (self.forecast_per_week is None):
+            raise ValueError("forecast_from and forecast_per_week go together: give both or neither")
+        return self
 
     @field_validator("hour_of_week")
     @classmethod

@@ -1,0 +1,127 @@
+"""What happens after the log, where a twin is used to look ahead: steps done by a system keep the wait before them
+(a payment run days after the approval), and the arrivals after the log come at the forecast level, not at the
+level a month had in an earlier year. Generated logs with known parameters, end times only (as in most exports)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from simulation import Model
+from simulation.discover import discover
+from simulation.engine import simulate
+from simulation.spec import Arrivals
+from tests.test_simulation_discover import write_workspace
+
+REQUEST_H = 30.0  # mean hours from the approval to the system's payment request (exponential)
+PAID_MEDIAN_H = 70.0  # median hours from the request to the payment (lognormal, sigma 0.4)
+APPROVERS = ["approver A", "approver B", "approver C"]
+
+
+def _cases(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"case_id": ids, "amount": np.nan, "site": "Main", "attributes": "{}"})
+
+
+def generate_payments(seed: int = 5, weeks: int = 16, per_week: float = 60.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (events, cases): Submit and Approve by people, then Request payment by the resource 'SYSTEM' and
+    Payment handled by nobody recorded, each after a wall-clock wait of known mean; end times only."""
+    rng = np.random.default_rng(seed)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    arrivals = np.cumsum(rng.exponential(7 * 86400 / per_week, int(per_week * weeks * 1.5)))
+    arrivals = arrivals[arrivals < weeks * 7 * 86400]
+    rows, ids = [], []
+    for i, a in enumerate(arrivals):
+        case = f"P{i:05d}"
+        ids.append(case)
+        submitted = t0 + timedelta(seconds=float(a))
+        approved = submitted + timedelta(minutes=float(rng.uniform(20, 60)))
+        requested = approved + timedelta(hours=float(rng.exponential(REQUEST_H)))
+        paid = requested + timedelta(hours=float(rng.lognormal(np.log(PAID_MEDIAN_H), 0.4)))
+        rows += [(case, "Submit", submitted, "employee", "EMPLOYEE"),
+                 (case, "Approve", approved, str(rng.choice(APPROVERS)), "APPROVER"),
+                 (case, "Request payment", requested, "SYSTEM", "UNDEFINED"),
+                 (case, "Payment handled", paid, None, None)]
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource", "role"])
+    events.insert(2, "start_time", pd.NaT)
+    return events, _cases(ids)
+
+
+@pytest.fixture(scope="module")
+def payments(tmp_path_factory: pytest.TempPathFactory) -> tuple[Model, pd.DataFrame]:
+    events, cases = generate_payments()
+    path = write_workspace(tmp_path_factory.mktemp("payments") / "ws.duckdb", events, cases, "payments")
+    return discover(path, "payments"), events
+
+
+def test_steps_done_by_a_system_keep_their_wait(payments: tuple[Model, pd.DataFrame]):
+    model, _ = payments
+    request, paid = model.activity("Request payment"), model.activity("Payment handled")
+    # Both are automated (a resource called 'system', and nobody recorded), and the wait before each is its delay.
+    assert request.automated and paid.automated
+    assert request.delay is not None and paid.delay is not None, model.notes["delays"]
+    # Exponential mean 30 h over ~950 cases: standard error about 3%; the fit's mean within 15%.
+    assert request.delay.mean_value() / 3600 == pytest.approx(REQUEST_H, rel=0.15)
+    assert paid.delay.mean_value() / 3600 == pytest.approx(PAID_MEDIAN_H * np.exp(0.4 ** 2 / 2), rel=0.15)
+    assert "Request payment (system" in model.notes["delays"]
+
+
+def test_twin_cycle_time_includes_the_system_waits(payments: tuple[Model, pd.DataFrame]):
+    model, events = payments
+    def cycle_h(ev: pd.DataFrame) -> pd.Series:
+        # As the log records them: from the end of a case's first event to the end of its last.
+        return ev.groupby("case_id").end_time.agg(lambda s: (s.max() - s.min()).total_seconds() / 3600)
+
+    run = simulate(model, seed=1)
+    done = run.cases.case_id[~run.cases.warmup & run.cases.completed]
+    twin = cycle_h(run.events[run.events.case_id.isin(done)])
+    # About 100 h of the ~101 h are the two system waits; without them the twin's median would be under an hour.
+    assert twin.median() == pytest.approx(cycle_h(events).median(), rel=0.1)
+
+
+def generate_jump(seed: int = 9) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (events, cases) of 60 weeks from 2024-01-01: 50 cases a week for a year, then 150 a week (January and
+    February of 2025 arrive three times as fast as in 2024); one event per case, end times only."""
+    rng = np.random.default_rng(seed)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    rows, ids, t = [], [], 0.0
+    while t < 60 * 7 * 86400:
+        per_week = 50.0 if t < 52 * 7 * 86400 else 150.0
+        t += float(rng.exponential(7 * 86400 / per_week))
+        case = f"J{len(ids):05d}"
+        ids.append(case)
+        rows.append((case, "Register", t0 + timedelta(seconds=t), "clerk", "CLERK"))
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource", "role"])
+    events.insert(2, "start_time", pd.NaT)
+    return events, _cases(ids)
+
+
+def test_arrivals_after_the_log_come_at_the_forecast_level(tmp_path: Path):
+    events, cases = generate_jump()
+    model = discover(write_workspace(tmp_path / "ws.duckdb", events, cases, "jump"), "jump")
+    a = model.arrivals
+    assert a.forecast_from == events.end_time.max()
+    assert a.forecast_per_week == pytest.approx(150.0, rel=0.2), model.notes["arrivals"]
+    # March and April were seen once, in 2024, at 50 a week: their month factors still say so.
+    assert a.cases_per_week * a.month[2] / np.mean(a.month) == pytest.approx(50.0, rel=0.25)
+    # The eight weeks after the log (March and April 2025) arrive at the forecast level, not at 2024's.
+    ahead = model.model_copy(update={"start": a.forecast_from, "horizon_days": 56.0, "warmup_days": 0.0})
+    weekly = [len(simulate(ahead, seed=3, replication=r).cases) / 8 for r in range(3)]
+    assert np.mean(weekly) == pytest.approx(a.forecast_per_week, rel=0.1)
+    # Without the forecast, the same weeks would come at 2024's level: the twin would look a year back.
+    past = ahead.model_copy(update={"arrivals": a.model_copy(update={"forecast_from": None,
+                                                                      "forecast_per_week": None})})
+    assert len(simulate(past, seed=3).cases) / 8 < 0.6 * np.mean(weekly)
+
+
+def test_forecast_fields_go_together_and_round_trip(payments: tuple[Model, pd.DataFrame]):
+    model, _ = payments
+    with pytest.raises(ValidationError, match="give both or neither"):
+        Arrivals(cases_per_week=10, forecast_per_week=12)
+    again = Model.from_yaml(model.to_yaml())
+    assert again.arrivals.forecast_from == model.arrivals.forecast_from
+    assert again.arrivals.forecast_per_week == model.arrivals.forecast_per_week
