@@ -125,3 +125,63 @@ def test_forecast_fields_go_together_and_round_trip(payments: tuple[Model, pd.Da
     again = Model.from_yaml(model.to_yaml())
     assert again.arrivals.forecast_from == model.arrivals.forecast_from
     assert again.arrivals.forecast_per_week == model.arrivals.forecast_per_week
+
+
+def generate_tickets(seed: int = 4, weeks: int = 20, per_week: float = 50.0,
+                     closer_resolves: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (events, cases): Open and Resolve by agents, then Closed by one account with a person's name 15 or
+    30 days to the second after the resolution (a timer), or 15 days plus a random delay; end times only. With
+    `closer_resolves`, the account that closes also resolves as many tickets as it closes (a person)."""
+    rng = np.random.default_rng(seed)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    arrivals = np.cumsum(rng.exponential(7 * 86400 / per_week, int(per_week * weeks * 1.5)))
+    arrivals = arrivals[arrivals < weeks * 7 * 86400]
+    rows, ids = [], []
+    for i, a in enumerate(arrivals):
+        case = f"T{i:05d}"
+        ids.append(case)
+        opened = t0 + timedelta(seconds=float(a))
+        resolved = opened + timedelta(hours=float(rng.exponential(8.0)))
+        u = rng.random()
+        days = 15.0 if u < 0.6 else 30.0 if u < 0.8 else 15.0 + float(rng.exponential(5.0))
+        agents = [f"agent {k}" for k in range(4)]
+        resolver = "Value 5" if closer_resolves else str(rng.choice(agents))
+        rows += [(case, "Open", opened, str(rng.choice(agents))),
+                 (case, "Resolve", resolved, resolver),
+                 (case, "Closed", resolved + timedelta(days=days), "Value 5")]
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource"])
+    events.insert(2, "start_time", pd.NaT)
+    events["role"] = None
+    return events, _cases(ids)
+
+
+def test_a_step_a_fixed_time_after_the_one_before_is_a_timer(tmp_path: Path):
+    events, cases = generate_tickets()
+    model = discover(write_workspace(tmp_path / "ws.duckdb", events, cases, "tickets"), "tickets")
+    closed = model.activity("Closed")
+    # The account that closes tickets is not a person who is always busy: a system, with the wait as its delay.
+    assert "Closed (80% of" in model.notes["timers"], model.notes.get("timers")
+    assert closed.automated and closed.role is None and closed.delay is not None
+    true_mean_h = 24 * (0.6 * 15 + 0.2 * 30 + 0.2 * 20) + 0.0
+    assert closed.delay.mean_value() / 3600 == pytest.approx(true_mean_h, rel=0.05)
+    assert not any("Closed" in r.name for r in model.roles)
+    run = simulate(model, seed=2)
+    done = run.cases.case_id[~run.cases.warmup & run.cases.completed]
+    twin = run.events[run.events.case_id.isin(done)].groupby("case_id").end_time.agg(lambda s: s.max() - s.min())
+    real = events.groupby("case_id").end_time.agg(lambda s: s.max() - s.min())
+    assert twin.median() / real.median() == pytest.approx(1.0, abs=0.1)
+
+
+def test_people_waits_are_no_timers(payments: tuple[Model, pd.DataFrame]):
+    model, _ = payments
+    # Waits of people and of systems that vary (exponential, lognormal) are no timers.
+    assert "timers" not in model.notes
+
+
+def test_a_person_who_also_does_other_work_is_no_timer(tmp_path: Path):
+    # The same fixed waits, but the account that closes also resolves: a person keeping a schedule (a start date
+    # postponed every week), whose work and time the model keeps.
+    events, cases = generate_tickets(closer_resolves=True)
+    model = discover(write_workspace(tmp_path / "ws.duckdb", events, cases, "tickets"), "tickets")
+    assert "timers" not in model.notes
+    assert not model.activity("Closed").automated
