@@ -95,6 +95,11 @@ _STARTS_SQL = """
 # training cases' own last share, as the validation does on the whole log, each with this many replications;
 # a window needs this many training cases in that backtest.
 WINDOW_CANDIDATES: tuple[float | None, ...] = (None, 180.0, 90.0, 45.0)
+# The twin's cases run on after the test period until done, at most this many times the longest training case (at
+# least DRAIN_MIN_DAYS): a hospital's bills stay open for years, and a twin stopped weeks after its last arrival
+# would cut them short where the real test cases go on.
+DRAIN_FACTOR = 1.5
+DRAIN_MIN_DAYS = 30.0
 WINDOW_REPLICATIONS = 2
 WINDOW_MIN_CASES = 50
 
@@ -356,12 +361,13 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
     # Only the twin's distances count here: no naive reference, no charts.
     real = real_events(con, process, inner.cut, test=True, before=split.cut)
     distances_of: dict[float | None, pd.Series] = {}
+    drain = drain_days(con, process, inner.cut)
     for w in candidates:
         try:
             model = _discover_training(con, process, inner, w, timezone)
         except ValueError:
             continue
-        twins, _ = _twin_logs(model, inner, inner.n_test, WINDOW_REPLICATIONS, seed)
+        twins, _ = _twin_logs(model, inner, inner.n_test, WINDOW_REPLICATIONS, seed, drain=drain)
         per_rep = _distances_per_replication(real, twins, model.arrivals.timezone)
         distances_of[w] = per_rep.groupby("measure", sort=False)["value"].mean()
     if None not in distances_of:
@@ -391,10 +397,23 @@ def _discover_training(con: duckdb.DuckDBPyConnection, process: str, split: Spli
     return discover(con, process, timezone=timezone, filters=filters, progress=progress)
 
 
+def drain_days(con: duckdb.DuckDBPyConnection, process: str, cut: datetime) -> float:
+    """Return the days a twin of the test period runs on after its last arrival: DRAIN_FACTOR times the longest
+    cycle time among the cases started before `cut`, at least DRAIN_MIN_DAYS."""
+    longest = con.execute("""
+        SELECT max(epoch(finish - start)) / 86400 FROM (
+            SELECT min(coalesce(start_time, end_time)) AS start, max(end_time) AS finish
+            FROM events WHERE process = $process GROUP BY case_id)
+        WHERE start < $cut
+    """, {"process": process, "cut": cut}).fetchone()[0]
+    return max(DRAIN_MIN_DAYS, DRAIN_FACTOR * float(longest or 0.0))
+
+
 def _twin_logs(model: Model, split: Split, n_twin: int | None, replications: int, seed: int,
-               progress: Progress | None = None) -> tuple[list[pd.DataFrame], int]:
-    """Return the package-format log of each replication of the model in the split's test period, and the
-    number of events simulated."""
+               progress: Progress | None = None, drain: float | None = None) -> tuple[list[pd.DataFrame], int]:
+    """Return the package-format log of each replication of the model in the split's test period (cases running
+    on for at most `drain` days after the last arrival; None: simulate's default), and the number of events
+    simulated."""
     report = progress or (lambda fraction, message: None)
     twins: list[pd.DataFrame] = []
     simulated = 0
@@ -402,7 +421,8 @@ def _twin_logs(model: Model, split: Split, n_twin: int | None, replications: int
         def step(f: float, m: str, r: int = r) -> None:
             report((r + f) / replications, f"replication {r + 1}/{replications}: {m}")
 
-        run = simulate(for_test_period(model, split, n_twin, seed, r), seed=seed, replication=r, progress=step)
+        run = simulate(for_test_period(model, split, n_twin, seed, r), seed=seed, replication=r, progress=step,
+                       drain_days=drain)
         simulated += len(run.events)
         twins.append(twin_log(run.events, run.cases, n_twin))
     return twins, simulated
@@ -461,6 +481,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         model = _discover_training(con, process, split, window, timezone,
                                    lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"))
         timings["discovery_s"] = time.perf_counter() - clock
+        drain = drain_days(con, process, split.cut)
     finally:
         if own:
             con.close()
@@ -470,7 +491,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     moved = for_test_period(model, split)
     clock = time.perf_counter()
     twins, simulated_events = _twin_logs(model, split, n_twin, replications, seed,
-                                         lambda f, m: report(0.2 + 0.5 * f, m))
+                                         lambda f, m: report(0.2 + 0.5 * f, m), drain)
     timings["simulation_s"] = time.perf_counter() - clock
     timings["simulated_events"] = float(simulated_events)
 
@@ -503,7 +524,8 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         f"the cut, cases arriving before the cut dropped; "
         + (f"the first {split.n_test:,} cases arriving from the cut on kept (as many as the test period has); "
            if match_test_cases else "cases arriving until the last test case's start; ")
-        + f"{replications} replication(s), seed {seed}.",
+        + f"cases run on until done, at most {drain:,.0f} days after the last arrival ({DRAIN_FACTOR:g} times the "
+        f"longest training case); {replications} replication(s), seed {seed}.",
         f"naive: the last {naive[IDS.case].nunique():,} training cases shifted by "
         f"{_shift_text(training, naive)} (whole weeks: weekdays and hours kept), the first at or after the cut.",
     ]

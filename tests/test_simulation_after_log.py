@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from ingest import connect
 from simulation import Model
 from simulation.discover import discover
 from simulation.engine import simulate
 from simulation.spec import Arrivals
+from simulation.validation import drain_days, split_by_start, validate
 from tests.test_simulation_discover import write_workspace
 
 REQUEST_H = 30.0  # mean hours from the approval to the system's payment request (exponential)
@@ -127,11 +129,12 @@ def test_forecast_fields_go_together_and_round_trip(payments: tuple[Model, pd.Da
     assert again.arrivals.forecast_per_week == model.arrivals.forecast_per_week
 
 
-def generate_tickets(seed: int = 4, weeks: int = 20, per_week: float = 50.0,
-                     closer_resolves: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate_tickets(seed: int = 4, weeks: int = 20, per_week: float = 50.0, closer_resolves: bool = False,
+                     slower: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (events, cases): Open and Resolve by agents, then Closed by one account with a person's name 15 or
     30 days to the second after the resolution (a timer), or 15 days plus a random delay; end times only. With
-    `closer_resolves`, the account that closes also resolves as many tickets as it closes (a person)."""
+    `closer_resolves`, the account that closes also resolves as many tickets as it closes (a person); the waits
+    before closing are `slower` times as long."""
     rng = np.random.default_rng(seed)
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     arrivals = np.cumsum(rng.exponential(7 * 86400 / per_week, int(per_week * weeks * 1.5)))
@@ -143,7 +146,7 @@ def generate_tickets(seed: int = 4, weeks: int = 20, per_week: float = 50.0,
         opened = t0 + timedelta(seconds=float(a))
         resolved = opened + timedelta(hours=float(rng.exponential(8.0)))
         u = rng.random()
-        days = 15.0 if u < 0.6 else 30.0 if u < 0.8 else 15.0 + float(rng.exponential(5.0))
+        days = slower * (15.0 if u < 0.6 else 30.0 if u < 0.8 else 15.0 + float(rng.exponential(5.0)))
         agents = [f"agent {k}" for k in range(4)]
         resolver = "Value 5" if closer_resolves else str(rng.choice(agents))
         rows += [(case, "Open", opened, str(rng.choice(agents))),
@@ -185,3 +188,23 @@ def test_a_person_who_also_does_other_work_is_no_timer(tmp_path: Path):
     model = discover(write_workspace(tmp_path / "ws.duckdb", events, cases, "tickets"), "tickets")
     assert "timers" not in model.notes
     assert not model.activity("Closed").automated
+
+
+def test_validation_lets_the_twins_cases_run_to_their_end(tmp_path: Path):
+    events, cases = generate_tickets(weeks=40, per_week=25.0, slower=4.0)
+    path = write_workspace(tmp_path / "ws.duckdb", events, cases, "tickets")
+    result = validate(path, "tickets", replications=1, window=None)
+    twin = result.charts["cycle_times"].query("log == 'twin'").cycle_time_h
+    real = result.charts["cycle_times"].query("log == 'real'").cycle_time_h
+    # Every ticket closes 60 days or more after it opened. Stopped at simulate's default (the horizon: a 30-day
+    # warm-up and the 8-week test period, after the last arrival), the tickets of the test period's last weeks
+    # would still be open and their cycle times cut short.
+    con = connect(path, read_only=True)
+    try:
+        drain = drain_days(con, "tickets", split_by_start(con, "tickets").cut)
+    finally:
+        con.close()
+    assert drain > result.model.horizon_days
+    assert (twin >= 24 * 60).mean() > 0.95
+    assert twin.median() == pytest.approx(real.median(), rel=0.1)
+    assert "cases run on until done" in " ".join(result.notes)
