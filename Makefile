@@ -48,8 +48,9 @@ lint: setup
 	$(BIN)/ruff check .
 
 # The import bench, the mining bench at 1M events (a few minutes), the conformance bench at 1M events, then the
-# simulation bench on the three start-and-end logs of data/real (about a minute) and the engine against an earlier
-# engine on the same models (a minute); the README's 5M mining figures:
+# simulation bench on the three start-and-end logs of data/real (about a minute), then the twin on the five
+# end-time-only logs against the previous version, and the engine against an earlier engine on the same models (a
+# minute); the README's 5M mining figures:
 # make bench MINING_EVENTS="1000000 5000000" (pm4py needs ~10 GB and several minutes at 5M). Every page on a
 # 10M-event workspace: .venv/bin/python bench/pages_bench.py (about 10 minutes, 1.3 GB of CSV on the way).
 MINING_EVENTS ?= 1000000
@@ -58,6 +59,7 @@ bench: setup
 	$(BIN)/python bench/mining_bench.py --events $(MINING_EVENTS)
 	$(BIN)/python bench/conformance_bench.py --events 1000000 --repeat 3
 	$(BIN)/python bench/simulation_bench.py
+	$(BIN)/python bench/twin_logs_bench.py
 	$(BIN)/python bench/engine_speed.py --base fd3033f
 
 clean:
