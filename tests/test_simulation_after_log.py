@@ -29,18 +29,21 @@ def _cases(ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"case_id": ids, "amount": np.nan, "site": "Main", "attributes": "{}"})
 
 
+def _arrivals(rng: np.random.Generator, weeks: int, per_week: float) -> list[datetime]:
+    """Return Poisson arrival moments at `per_week` over `weeks` weeks from Monday 2024-01-01 UTC."""
+    gaps = np.cumsum(rng.exponential(7 * 86400 / per_week, int(per_week * weeks * 1.5)))
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    return [t0 + timedelta(seconds=float(a)) for a in gaps[gaps < weeks * 7 * 86400]]
+
+
 def generate_payments(seed: int = 5, weeks: int = 16, per_week: float = 60.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (events, cases): Submit and Approve by people, then Request payment by the resource 'SYSTEM' and
     Payment handled by nobody recorded, each after a wall-clock wait of known mean; end times only."""
     rng = np.random.default_rng(seed)
-    t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    arrivals = np.cumsum(rng.exponential(7 * 86400 / per_week, int(per_week * weeks * 1.5)))
-    arrivals = arrivals[arrivals < weeks * 7 * 86400]
     rows, ids = [], []
-    for i, a in enumerate(arrivals):
+    for i, submitted in enumerate(_arrivals(rng, weeks, per_week)):
         case = f"P{i:05d}"
         ids.append(case)
-        submitted = t0 + timedelta(seconds=float(a))
         approved = submitted + timedelta(minutes=float(rng.uniform(20, 60)))
         requested = approved + timedelta(hours=float(rng.exponential(REQUEST_H)))
         paid = requested + timedelta(hours=float(rng.lognormal(np.log(PAID_MEDIAN_H), 0.4)))
@@ -136,14 +139,10 @@ def generate_tickets(seed: int = 4, weeks: int = 20, per_week: float = 50.0, clo
     `closer_resolves`, the account that closes also resolves as many tickets as it closes (a person); the waits
     before closing are `slower` times as long."""
     rng = np.random.default_rng(seed)
-    t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    arrivals = np.cumsum(rng.exponential(7 * 86400 / per_week, int(per_week * weeks * 1.5)))
-    arrivals = arrivals[arrivals < weeks * 7 * 86400]
     rows, ids = [], []
-    for i, a in enumerate(arrivals):
+    for i, opened in enumerate(_arrivals(rng, weeks, per_week)):
         case = f"T{i:05d}"
         ids.append(case)
-        opened = t0 + timedelta(seconds=float(a))
         resolved = opened + timedelta(hours=float(rng.exponential(8.0)))
         u = rng.random()
         days = slower * (15.0 if u < 0.6 else 30.0 if u < 0.8 else 15.0 + float(rng.exponential(5.0)))
