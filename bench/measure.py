@@ -7,6 +7,7 @@ import io
 import os
 import platform
 import resource
+import time
 import warnings
 from collections.abc import Iterator
 
@@ -62,3 +63,19 @@ def system_info(*packages: str) -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
             "memory_gb": round(total_kb / 2**20, 1), **{p: version(p) for p in packages},
             "loadavg_before": os.getloadavg()}
+
+
+def import_shipped_log(con, name: str, process: str) -> tuple[float, int, int]:
+    """Return the seconds, cases and events of importing the shipped real log `name` (a file of data/real) into the
+    workspace connection `con` as `process`, with the demo's options for it."""
+    # Imported here, not at the top: a bench that runs an earlier commit puts that version's packages first on
+    # sys.path before calling this.
+    from ingest import ImportOptions, import_file
+    from ingest.demo import LOG_OPTIONS, SHIPPED_LOGS
+
+    clock = time.perf_counter()
+    import_file(SHIPPED_LOGS / name, ImportOptions(process=process, **LOG_OPTIONS.get(name, {})), con=con)
+    seconds = time.perf_counter() - clock
+    n_cases, n_events = con.execute("SELECT count(DISTINCT case_id), count(*) FROM events WHERE process = $p",
+                                    {"p": process}).fetchall()[0]
+    return seconds, int(n_cases), int(n_events)

@@ -72,8 +72,9 @@ def _load() -> list[float]:
 def worker(log: str, replications: int, seed: int) -> dict:
     """Run one log's bench in this process and return its results."""
     sys.path.insert(0, str(ROOT))
-    from ingest import ImportOptions, connect, import_file
-    from ingest.demo import LOG_OPTIONS, SHIPPED_LOGS
+    from measure import import_shipped_log
+
+    from ingest import connect
     from simulation.discover import discover
     from simulation.engine import simulate
     from simulation.validation import validate
@@ -82,11 +83,7 @@ def worker(log: str, replications: int, seed: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="simbench-") as tmp:
         con = connect(Path(tmp) / "bench.duckdb")
         try:
-            clock = time.perf_counter()
-            import_file(SHIPPED_LOGS / name, ImportOptions(process=log, **LOG_OPTIONS.get(name, {})), con=con)
-            import_s = time.perf_counter() - clock
-            n_cases, n_events = con.execute("SELECT count(DISTINCT case_id), count(*) FROM events WHERE process = $p",
-                                            {"p": log}).fetchall()[0]
+            import_s, n_cases, n_events = import_shipped_log(con, name, log)
             clock = time.perf_counter()
             model = discover(con, log)
             discovery_full_s = time.perf_counter() - clock

@@ -76,20 +76,17 @@ def _finite(v: float | None) -> float | None:
 
 def worker(log: str, package: str, replications: int, seed: int) -> dict:
     """Return the import and validation of one log by the packages found in the folder `package` (in this process)."""
+    from measure import import_shipped_log  # this bench's helper, before the version's folder goes first
+
     sys.path.insert(0, package)
-    from ingest import ImportOptions, connect, import_file
-    from ingest.demo import LOG_OPTIONS, SHIPPED_LOGS
+    from ingest import connect
     from simulation.validation import validate
 
     name = FILES[log]
     with tempfile.TemporaryDirectory(prefix="twinlogs-") as tmp:
         con = connect(Path(tmp) / "bench.duckdb")
         try:
-            clock = time.perf_counter()
-            import_file(SHIPPED_LOGS / name, ImportOptions(process=log, **LOG_OPTIONS.get(name, {})), con=con)
-            import_s = time.perf_counter() - clock
-            n_cases, n_events = con.execute("SELECT count(DISTINCT case_id), count(*) FROM events WHERE process = $p",
-                                            {"p": log}).fetchall()[0]
+            import_s, n_cases, n_events = import_shipped_log(con, name, log)
             clock = time.perf_counter()
             result = validate(con, log, replications=replications, seed=seed)
             validate_s = time.perf_counter() - clock

@@ -6,7 +6,8 @@ end when it has no start (as in the DFG and the Performance page). Not all waiti
 so every activity gets a wait kind, and the ranking is by the waiting for people:
 
 - ``people``: done by a person; the work waited for someone to pick it up;
-- ``system``: done by a system (role 'system' or a configured system resource): timers, batch runs, interfaces;
+- ``system``: done by a system (role 'system', a configured system resource or a configured system activity):
+  timers, batch runs, interfaces;
 - ``external``: done by a party outside the organisation (a configured role such as 'external');
 - ``scheduled``: done by a person but on a date the case carries (a due date, a planned start date): the
   completion follows that date far more tightly than it follows the moment the work became ready, so the wait
@@ -55,6 +56,9 @@ class BottleneckConfig(BaseModel):
     external_activities: dict[str, str] = Field(
         default_factory=dict, description="activity -> the outside party it waits for (e.g. 'the supplier's "
                                           "delivery'), though a person records it")
+    system_activities: dict[str, str] = Field(
+        default_factory=dict, description="activity -> why a system does it though the log names a person or "
+                                          "nobody (e.g. 'closed by a timer'); its wait is no queue for people")
     detect_scheduled: bool = Field(True, description="find date-driven activities from the case's date attributes")
     schedule_ratio: float = Field(0.5, gt=0, description="an activity is date-driven when the spread (IQR) of its "
                                                          "end around a case date is below this share of the "
@@ -185,6 +189,9 @@ def wait_kinds(con: duckdb.DuckDBPyConnection, table: str, process: str, config:
             scheduled[activity] = f"follows the case's {key}, not the moment the work was ready"
     for activity, why in scheduled.items():
         kinds.loc[kinds.activity == activity, ["wait_kind", "why"]] = ["scheduled", why]
+    # Last, and only over people: a configured outside party or schedule says more about the wait than "a system".
+    for activity, why in config.system_activities.items():
+        kinds.loc[(kinds.activity == activity) & (kinds.wait_kind == "people"), ["wait_kind", "why"]] = ["system", why]
     return kinds[["activity", "events", "role", "wait_kind", "why"]]
 
 

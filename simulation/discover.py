@@ -396,20 +396,18 @@ class _Discovery:
         month = [1.0] * 12
         rates = {int(r.m): r.n / r.days for r in daily.itertuples() if r.days >= MONTH_MIN_DAYS}
         level, forecast, scores = self._arrival_level(first, span_days)
-        recent_factor = 1.0
-        if rates and sum(rates.values()) > 0:
-            mean = float(np.mean(list(rates.values())))
+        covered = bool(rates) and sum(rates.values()) > 0
+        mean = float(np.mean(list(rates.values()))) if covered else per_week / 7  # cases per day
+        recent_factor = round(min(max(level / mean, TREND_BOUNDS[0]), TREND_BOUNDS[1]), 4)
+        forecast_per_week = recent_factor * mean * 7
+        if covered:
             for m, r in rates.items():
                 month[m - 1] = round(r / mean, 4)
             # A month the log does not cover (or barely) is not an average month: it comes after the log, so a
             # forecast of the level after the log is the better guess. The engine scales by the mean month factor, which
             # the weekly rate carries so that every covered month keeps its own rate.
-            recent_factor = round(min(max(level / mean, TREND_BOUNDS[0]), TREND_BOUNDS[1]), 4)
             month = [month[m] if m + 1 in rates else recent_factor for m in range(12)]
             per_week = mean * 7 * float(np.mean(month))
-            forecast_per_week = recent_factor * mean * 7
-        else:
-            forecast_per_week = min(max(level * 7, TREND_BOUNDS[0] * per_week), TREND_BOUNDS[1] * per_week)
         sites = _run(self.con, f"SELECT site, count(*) AS n FROM {self.cs} WHERE site IS NOT NULL GROUP BY site "
                                "ORDER BY site")
         site_shares = round_probabilities(dict(zip(sites.site, sites.n, strict=True))) if len(sites) else {}
@@ -422,8 +420,8 @@ class _Discovery:
             f"{weekday_share[5:].sum():.0%}); month factors = arrivals per day of the month over the mean of the "
             f"{len(rates)} months covered on at least {MONTH_MIN_DAYS} days; the other months at the level forecast "
             f"for after the log ({_forecast_text(forecast, scores)}: {level * 7:,.1f} per week, {recent_factor:.2f} "
-            f"of the covered months' mean, kept within {TREND_BOUNDS[0]:g} and {TREND_BOUNDS[1]:g}), and the weekly "
-            f"rate, {per_week:,.1f}, carries the mean month factor): "
+            f"of the covered months' mean (the whole log's without any), kept within {TREND_BOUNDS[0]:g} and "
+            f"{TREND_BOUNDS[1]:g}), and the weekly rate, {per_week:,.1f}, carries the mean month factor): "
             + ", ".join(f"{m:.2f}" for m in month)
             + f"; after the log ({last.astimezone(UTC):%Y-%m-%d %H:%M} UTC) every month arrives at the forecast level, "
               f"{forecast_per_week:,.1f} per week: a month the log covers once shows how busy it was that year, "
