@@ -17,6 +17,16 @@ REPO = Path(__file__).resolve().parents[1]
 REAL_LOGS = REPO / "data" / "real"
 
 
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Put pytest's own __main__ module back after each test."""
+    # AppTest runs a page script as __main__ and leaves it there; a process pool started later (forkserver or
+    # spawn) re-runs the parent's __main__ file in every worker, and a page outside a Streamlit run fails there.
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """Return the path of a fresh (not yet created) workspace file."""
