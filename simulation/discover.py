@@ -263,6 +263,8 @@ class _Discovery:
         # Delays found per preceding activity, and the activities whose delay counts working time only.
         self.delay_after: dict[str, dict[str, Fit | None]] = {}
         self.working_time_delay: set[str] = set()
+        # Timers that fire whole days after the step before: their delays are drawn in whole days.
+        self.whole_day_timers: set[str] = set()
 
     # -- orchestration ---------------------------------------------------------------------------------------
 
@@ -546,6 +548,7 @@ class _Discovery:
             return
         self.con.execute(f"UPDATE {self.ev} SET sys = true WHERE list_contains($acts, activity)",
                          {"acts": found.activity.tolist()}).fetchall()
+        self.whole_day_timers = set(found.activity[found.whole_days])
         self.notes["timers"] = (
             "done by a system whoever the log names, as they come a fixed time after the step before (at least "
             f"{TIMER_SHARE:.0%} of the waits within {TIMER_TOLERANCE:.0%} of their median, or {TIMER_DAYS_SHARE:.0%} "
@@ -1077,6 +1080,12 @@ class _Discovery:
                 if fit is not None:
                     if not measured:
                         fit.n = int(df[df.activity == a].n.max())
+                    if a in self.whole_day_timers:
+                        # It fires at the time of day it was set (helpdesk's tickets close at office hours, 15 or
+                        # 30 days after they were resolved); interpolated quantiles would spread it over the night.
+                        fit.distribution = fit.distribution.model_copy(update={"step": 86400.0})
+                        fit.note += "; drawn in whole days, so it fires at the time of day it was set"
+                        why_of[a] += "; a timer of whole days"
                     out[a] = fit
                 if fit is not None or a in per_pair:
                     lines.append(f"{a} ({self.wait_kind[a]}: {why})")

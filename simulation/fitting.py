@@ -61,6 +61,13 @@ _SCALED = {"mean", "median", "scale"}
 
 def describe(d: Distribution, unit: str = "s") -> str:
     """Return the distribution in words, durations in readable units (e.g. 'lognormal(median 12 min, sigma 0.8)')."""
+    text = _describe_kind(d, unit)
+    if d.step is None:
+        return text
+    return text + (" in whole days" if unit == "s" and d.step == 86400 else f" in steps of {human(d.step, unit)}")
+
+
+def _describe_kind(d: Distribution, unit: str) -> str:
     def q(v: float) -> str:
         return human(v, unit)
 

@@ -107,7 +107,8 @@ class Distribution(_Spec):
     kinds and their parameters: fixed (value); exponential (mean); lognormal (median, sigma); gamma (shape,
     scale); weibull (shape, scale); normal (mean, sd; truncated at 0); uniform (low, high); beta (a, b; on 0..1,
     for confidences); empirical (quantiles: evenly spaced quantiles from 0 to 1, sampled by interpolation).
-    `cap` bounds every sample from above.
+    `cap` bounds every sample from above; `step` rounds every sample to the nearest multiple of it (86400 for a
+    timer that fires whole days later, at the time of day it was set).
     """
 
     kind: Literal["fixed", "exponential", "lognormal", "gamma", "weibull", "normal", "uniform", "beta", "empirical"]
@@ -124,6 +125,7 @@ class Distribution(_Spec):
     b: float | None = None
     quantiles: list[float] | None = None
     cap: float | None = Field(None, gt=0)
+    step: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _parameters(self) -> Distribution:
@@ -173,6 +175,8 @@ class Distribution(_Spec):
             x = np.interp(rng.uniform(0, 1, size), grid, q)
         if self.cap is not None:
             x = np.minimum(x, self.cap)
+        if self.step is not None:
+            x = np.round(x / self.step) * self.step
         return x
 
     def _one(self, rng: np.random.Generator) -> float:
@@ -203,6 +207,8 @@ class Distribution(_Spec):
         cap = self.cap
         if cap is not None and x > cap:
             x = cap
+        if self.step is not None:
+            x = round(x / self.step) * self.step
         return float(x)
 
     def _drawer(self) -> Callable[[random.Random], float]:
@@ -216,6 +222,8 @@ class Distribution(_Spec):
         k = self.kind
         if k == "fixed":
             value = float(self.value if self.cap is None or self.value <= self.cap else self.cap)
+            if self.step is not None:
+                value = round(value / self.step) * self.step
             return lambda _rng: value
         if k == "empirical":
             draw = self._grid_entry()[4]
@@ -243,15 +251,17 @@ class Distribution(_Spec):
         else:
             a, b = self.a, self.b
             draw = lambda rng: rng.betavariate(a, b)  # noqa: E731
-        cap = self.cap
-        if cap is None:
+        cap, step = self.cap, self.step
+        if cap is not None:
+            uncapped = draw
+
+            def draw(rng: random.Random) -> float:
+                x = uncapped(rng)
+                return x if x <= cap else cap
+        if step is None:
             return draw
-
-        def capped(rng: random.Random) -> float:
-            x = draw(rng)
-            return x if x <= cap else cap
-
-        return capped
+        unrounded = draw
+        return lambda rng: round(unrounded(rng) / step) * step
 
     def _grid(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the evenly spaced probabilities and the quantiles as arrays, built once per quantile list."""

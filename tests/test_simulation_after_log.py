@@ -174,6 +174,21 @@ def test_a_step_a_fixed_time_after_the_one_before_is_a_timer(tmp_path: Path):
     assert twin.median() / real.median() == pytest.approx(1.0, abs=0.1)
 
 
+def test_a_timer_of_whole_days_fires_at_the_time_of_day_it_was_set(tmp_path: Path):
+    # Tickets resolved at office hours close whole days later at office hours, not at night: the delay is drawn
+    # in whole days. Drawn from interpolated quantiles, only the few draws that hit a quantile exactly would be.
+    events, cases = generate_tickets()
+    model = discover(write_workspace(tmp_path / "ws.duckdb", events, cases, "tickets"), "tickets")
+    assert model.activity("Closed").delay.step == 86400
+    assert "drawn in whole days" in model.notes["activity Closed"]
+    run = simulate(model, seed=3)
+    ends = run.events.pivot_table(index="case_id", columns="activity", values="end_time", aggfunc="max")
+    waits = (ends.Closed - ends.Resolve).dropna().dt.total_seconds()
+    assert len(waits) > 500
+    assert ((waits % 86400).abs() < 1).mean() == 1.0
+    assert set(np.round(waits / 86400).astype(int)) >= {15, 30}
+
+
 def test_people_waits_are_no_timers(payments: tuple[Model, pd.DataFrame]):
     model, _ = payments
     # Waits of people and of systems that vary (exponential, lognormal) are no timers.

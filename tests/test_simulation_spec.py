@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats
 
+from simulation.fitting import describe
 from simulation.spec import (
     END,
     START,
@@ -171,3 +172,26 @@ def test_the_engines_drawer_draws_the_same_distribution_as_sample(dist):
     assert stats.ks_2samp(drawn, sampled).pvalue > 0.001
     # ...and a wrong parameter is told apart: the test can fail.
     assert stats.ks_2samp(drawn * 1.1, sampled).pvalue < 0.001
+
+
+@pytest.mark.parametrize("dist", [Distribution(kind="empirical", quantiles=[0, 14 * 86400, 15 * 86400, 40 * 86400],
+                                               step=86400),
+                                  Distribution(kind="lognormal", median=20 * 86400, sigma=0.5, cap=50 * 86400,
+                                               step=86400),
+                                  Distribution(kind="fixed", value=15.4 * 86400, step=86400)],
+                         ids=lambda d: d.kind)
+def test_a_step_rounds_every_draw_to_its_multiples(dist):
+    # A timer of whole days: every way of drawing gives whole days, the same values as rounding the unstepped
+    # distribution's draws (so the mean moves by less than half a step).
+    plain = dist.model_copy(update={"step": None})
+    drawn = np.array([dist._drawer()(r) for r in [random.Random(5)] for _ in range(5000)])
+    sampled, one = dist.sample(np.random.default_rng(5), 5000), dist.sample(np.random.default_rng(5))
+    for x in (drawn, sampled, np.array([one])):
+        assert (x % 86400 == 0).all()
+    assert np.array_equal(sampled, np.round(plain.sample(np.random.default_rng(5), 5000) / 86400) * 86400)
+    assert one == round(plain.sample(np.random.default_rng(5)) / 86400) * 86400
+    assert abs(sampled.mean() - plain.mean_value()) < 0.5 * 86400 + 0.05 * plain.mean_value()
+    assert Distribution.model_validate(dist.model_dump()).step == 86400
+    assert "in whole days" in describe(dist)
+    with pytest.raises(ValidationError, match="greater than 0"):
+        dist.model_validate(dist.model_dump() | {"step": 0})
