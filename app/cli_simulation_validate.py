@@ -38,6 +38,10 @@ def validate_command(
     window: Annotated[str, typer.Option(help="Training cases the twin is discovered on: 'auto' (the window that "
                                              "validates best on the training cases themselves), 'all', or the "
                                              "days before the cut.")] = "auto",
+    censor: Annotated[bool, typer.Option("--censor/--no-censor", help="Compare only what the log could have "
+                                         "recorded by its extraction moment (like-for-like; not the published "
+                                         "protocol): simulated events ending after the log's last recorded event "
+                                         "are dropped before measuring.")] = False,
     output: Format = Output.table,
 ) -> None:
     """Validate the twin: discover on the first cases, simulate the test period, compare with reality."""
@@ -58,7 +62,7 @@ def validate_command(
             with _progress() as bar:
                 task = bar.add_task("validating", total=1.0)
                 result = validate(con, process, test_share=test_share, replications=replications, seed=seed,
-                                  timezone=timezone, window=days,
+                                  timezone=timezone, window=days, censor=censor,
                                   progress=lambda f, m: bar.update(task, completed=f, description=m))
         except (ValueError, duckdb.Error) as exc:
             _fail(str(exc).splitlines()[0])
@@ -67,7 +71,8 @@ def validate_command(
     if output is Output.table:
         for note in result.notes:
             out.print(note, highlight=False)
-        emit(table, output, title=f"{process}: twin vs naive on the test period (distances, lower = better)")
+        view = ", like-for-like: cut at the extraction moment" if result.censored_at is not None else ""
+        emit(table, output, title=f"{process}: twin vs naive on the test period{view} (distances, lower = better)")
         better = int(table["twin_better"].sum())
         out.print(f"twin better than naive on {better} of {len(table)} measures; "
                   f"{sum(result.timings.values()):.1f} s", highlight=False)

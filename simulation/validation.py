@@ -38,6 +38,17 @@ both logs, hours of the day per weekday, hours since the case's start), case arr
 default bin size; one hour is the bin of the other time measures). Events without a start time count as instant
 (start = end). Circadian hours are local to the model's arrival time zone; the other measures do not depend on
 the zone.
+
+The like-for-like view (`censor=True`; not the published protocol, which is the default): the real test log is
+cut off where the log was extracted, so a test case still open then shows only its first events, while the twin's
+cases and the naive reference's run to their end. With `censor`, each simulated log compared (every replication of
+the twin and the naive reference) is cut at the same moment: the extraction moment, the latest end of any event of
+the process (of the whole log, training cases too: that is when the log was taken, whichever case the last event
+belongs to). An event ending after it is dropped whole, even when it started before (the real log records an event
+when it ends), and a case left without events disappears. The model, the simulations and the naive reference are
+the same as in the default view for the same seed: only what is measured changes. The training window backtest
+(`choose_window`) is not censored: it measures inner test cases that had until the extraction to run on, and
+keeping it the same keeps the twin the same in both views, so the two views differ by the censoring alone.
 """
 
 from __future__ import annotations
@@ -136,6 +147,16 @@ class Validation:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     window_days: float | None = None  # the training window the model was discovered on (None = all)
+    # The extraction moment every simulated log was cut at before measuring (the like-for-like view); None: the
+    # logs were compared whole (the published protocol).
+    censored_at: datetime | None = None
+
+    @property
+    def view(self) -> str:
+        """Return the name of the comparison the measures are of: the published protocol or like-for-like."""
+        if self.censored_at is None:
+            return "published protocol (simulated cases run to their end)"
+        return f"like-for-like (simulated logs cut at the extraction moment, {self.censored_at:%Y-%m-%d %H:%M} UTC)"
 
 
 def _connection(source: str | os.PathLike | duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection, bool]:
@@ -221,6 +242,38 @@ def twin_log(events: pd.DataFrame, cases: pd.DataFrame, n_cases: int | None = No
     # The engine's row order breaks ties of (end, start), standing in for the workspace's event_id.
     ev = ev.assign(_row=np.arange(len(ev))).sort_values(["end_time", "start_time", "_row"], kind="mergesort")
     return _package_log(ev).reset_index(drop=True)
+
+
+def extraction_moment(con: duckdb.DuckDBPyConnection, process: str) -> datetime:
+    """Return the moment the process's log was extracted: the latest end of any of its events (UTC)."""
+    at = con.execute("SELECT max(end_time) AS at FROM events WHERE process = $process",
+                     {"process": process}).df()["at"].iloc[0]
+    if pd.isna(at):
+        raise ValueError(f"no events of process {process!r}")
+    return pd.Timestamp(at).tz_convert("UTC").to_pydatetime()
+
+
+def censor_log(log: pd.DataFrame, at: datetime) -> pd.DataFrame:
+    """Return the package-format log as a log extracted at `at` would hold it: only the events ending by then."""
+    # An event still running at `at` is dropped whole: a log records an event once it has ended, so the real log
+    # cannot hold it either. A case whose events all end later vanishes with them.
+    return log[log[IDS.end_time] <= pd.Timestamp(at)].reset_index(drop=True)
+
+
+def _censor_note(at: datetime, twins: list[pd.DataFrame], kept_twins: list[pd.DataFrame], naive: pd.DataFrame,
+                 kept_naive: pd.DataFrame) -> str:
+    """Return the note of the like-for-like view: the extraction moment and what the cut dropped."""
+    def dropped(whole: pd.DataFrame, kept: pd.DataFrame) -> tuple[float, float]:
+        share = 1 - len(kept) / len(whole) if len(whole) else 0.0
+        return share, float(whole[IDS.case].nunique() - kept[IDS.case].nunique())
+
+    twin = np.mean([dropped(w, k) for w, k in zip(twins, kept_twins, strict=True)], axis=0)
+    naive_share, naive_cases = dropped(naive, kept_naive)
+    return (f"like-for-like view (not the published protocol): every simulated log cut at the log's extraction "
+            f"moment {at:%Y-%m-%d %H:%M:%S} UTC (the latest end of any event of the process), as the real test log "
+            f"is; events ending after it dropped whole, and cases left without events. Dropped: twin "
+            f"{twin[0]:.1%} of its events and {twin[1]:,.1f} cases (mean over the replications), naive "
+            f"{naive_share:.1%} of its events and {naive_cases:,.0f} cases.")
 
 
 def _local(log: pd.DataFrame, tz: str) -> pd.DataFrame:
@@ -442,14 +495,15 @@ def _distances_per_replication(real: pd.DataFrame, twins: list[pd.DataFrame], tz
 def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, test_share: float = 0.2,
              replications: int = 5, seed: int = 0, timezone: str | None = None,
              progress: Progress | None = None, match_test_cases: bool = True,
-             window: float | Literal["auto"] | None = "auto") -> Validation:
+             window: float | Literal["auto"] | None = "auto", censor: bool = False) -> Validation:
     """Return the validation of the twin discovered on the training cases against the held-out test period.
 
     With `match_test_cases` (the protocol), each replication simulates exactly as many cases as the test period
     has, from the cut on; without it, cases arrive from the model until the last test case's start. `window`:
     the days of training cases (by start, before the cut) the model is discovered on; None for all of them;
     "auto" for the candidate of WINDOW_CANDIDATES that validates best on the training cases themselves
-    (`choose_window`)."""
+    (`choose_window`). With `censor` (like-for-like, not the protocol), the twin's and the naive reference's logs
+    are cut at the log's extraction moment before measuring (`censor_log`, `extraction_moment`)."""
     if replications < 1:
         raise ValueError(f"replications must be at least 1, not {replications}")
     if window is not None and window != "auto" and not float(window) > 0:
@@ -482,6 +536,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
                                    lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"))
         timings["discovery_s"] = time.perf_counter() - clock
         drain = drain_days(con, process, split.cut)
+        censored_at = extraction_moment(con, process) if censor else None
     finally:
         if own:
             con.close()
@@ -497,6 +552,12 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
 
     clock = time.perf_counter()
     naive = naive_log(training, split.n_test, split.cut)
+    replayed = naive  # the whole replay, for the notes: censoring may drop some of its cases
+    censor_note = None
+    if censored_at is not None:
+        cut_twins, cut_naive = [censor_log(t, censored_at) for t in twins], censor_log(naive, censored_at)
+        censor_note = _censor_note(censored_at, twins, cut_twins, naive, cut_naive)
+        twins, naive = cut_twins, cut_naive
     share = replications / (replications + 1)  # of the measuring time: the twins, then the naive reference
     reps = _distances_per_replication(real, twins, tz, lambda f, m: report(0.7 + 0.25 * share * f, m))
     report(0.7 + 0.25 * share, "measuring the naive reference")
@@ -526,13 +587,15 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
            if match_test_cases else "cases arriving until the last test case's start; ")
         + f"cases run on until done, at most {drain:,.0f} days after the last arrival ({DRAIN_FACTOR:g} times the "
         f"longest training case); {replications} replication(s), seed {seed}.",
-        f"naive: the last {naive[IDS.case].nunique():,} training cases shifted by "
-        f"{_shift_text(training, naive)} (whole weeks: weekdays and hours kept), the first at or after the cut.",
+        f"naive: the last {replayed[IDS.case].nunique():,} training cases shifted by "
+        f"{_shift_text(training, replayed)} (whole weeks: weekdays and hours kept), the first at or after the cut.",
     ]
+    if censor_note:
+        notes.append(censor_note)
     report(1.0, "done")
     return Validation(split=split, measures=measures, replications=reps, logs=logs,
                       charts=chart_data(real, twins, naive, tz), model=moved, timezone=tz, timings=timings,
-                      notes=notes, window_days=window)
+                      notes=notes, window_days=window, censored_at=censored_at)
 
 
 def _shift_text(training: pd.DataFrame, naive: pd.DataFrame) -> str:

@@ -20,16 +20,28 @@ st.caption("The last cases by start are held out as the test period. A model dis
            "window (all of it, or its last 180, 90 or 45 days) that validates best on the training cases "
            "themselves. Every measure is a distance to the real test log: lower is better.")
 
-cols = st.columns([2, 2, 2, 3], vertical_alignment="bottom")
+cols = st.columns([2, 2, 2, 3, 3], vertical_alignment="bottom")
 share = cols[0].number_input("Test share", 0.05, 0.5, 0.2, 0.05, key="val_share",
                              help="Share of the cases, the last by their start, held out as the test period.")
 replications = int(cols[1].number_input("Replications", 1, 10, 3, 1, key="val_replications",
                                         help="Simulated logs; the measures are their mean and spread."))
 seed = int(cols[2].number_input("Seed", 0, 10**6, 0, 1, key="val_seed"))
-run = cols[3].button("Run validation", type="primary", icon=":material/play_arrow:", key="val_run")
+censor = cols[3].toggle("Like-for-like", False, key="val_censor",
+                        help="Compare only what the log could have recorded by its extraction moment (like-for-like; "
+                             "not the published protocol).")
+run = cols[4].button("Run validation", type="primary", icon=":material/play_arrow:", key="val_run")
+
+if censor:
+    st.caption("Like-for-like (not the published protocol): the real test log stops at the moment the log was "
+               "extracted (its last recorded event), so cases still open then show only their first events. The "
+               "simulated logs, twin and naive, are cut at that moment too: events ending later are dropped before "
+               "measuring.")
+else:
+    st.caption("Published protocol: the twin's and the naive reference's cases run to their end, while the real "
+               "test log stops at its extraction moment; **Like-for-like** cuts the simulated logs there too.")
 
 path = state.current_workspace()
-key = (str(path), state.workspace_version(path), chosen, round(float(share), 4), replications, seed)
+key = (str(path), state.workspace_version(path), chosen, round(float(share), 4), replications, seed, bool(censor))
 results: dict = st.session_state.setdefault(RESULTS_KEY, {})
 if run and key not in results:
     with st.status("Validating the twin…", expanded=True) as status:
@@ -37,6 +49,7 @@ if run and key not in results:
         try:
             with state.connection(path) as con:
                 results[key] = validate(con, chosen, test_share=float(share), replications=replications, seed=seed,
+                                        censor=bool(censor),
                                         progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
         except ValueError as exc:
             status.update(label="Validation failed", state="error")
@@ -58,6 +71,7 @@ better = int(result.measures["twin_better"].sum())
 metrics[3].metric("Twin better than naive", f"{better} of {len(result.measures)}")
 
 st.subheader("Measures")
+st.caption(f"View: {result.view}.")
 table = result.measures.drop(columns=["measure"])
 st.dataframe(table, hide_index=True, column_config={
     "label": "measure",
@@ -96,7 +110,9 @@ st.altair_chart(alt.Chart(charts["arrivals"]).mark_line().encode(
 ), use_container_width=True)
 
 st.subheader("Cycle times")
-st.caption("Hours from a case's first start to its last end; twin: every replication pooled.")
+st.caption("Hours from a case's first start to its last end; twin: every replication pooled."
+           + (" Like-for-like: a case open at the extraction moment counts until its last event ended by then, as "
+              "in the real log." if result.censored_at is not None else ""))
 cycles = charts["cycle_times"]
 st.altair_chart(alt.Chart(cycles).mark_boxplot(extent="min-max").encode(
     x=alt.X("cycle_time_h:Q", title="cycle time (hours)"), y=alt.Y("log:N", title=None, sort=["real", "twin", "naive"]),
