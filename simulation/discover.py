@@ -59,6 +59,8 @@ Progress = Callable[[float, str], None]
 # CALENDAR_COVERAGE of the role's person-hours.
 CALENDAR_SHARES = (0.2, 0.1, 0.05)
 CALENDAR_COVERAGE = 0.8
+# A step done by a system gets the calendar of the hours it ran in from this many events on.
+SYSTEM_CALENDAR_MIN_EVENTS = 50
 # The end of work that stayed open longer than this (hours: more than a working day, so over a night or a weekend)
 # does not show when its performer worked: such work is often closed by a system's clean-up at a fixed early hour
 # (in bpic2012, work items left open are ended at 05:15 on weekdays), which would read as a shift there; its start
@@ -263,8 +265,11 @@ class _Discovery:
         # Delays found per preceding activity, and the activities whose delay counts working time only.
         self.delay_after: dict[str, dict[str, Fit | None]] = {}
         self.working_time_delay: set[str] = set()
-        # Timers that fire whole days after the step before: their delays are drawn in whole days.
+        # Timers, and those that fire whole days after the step before (their delays are drawn in whole days).
+        self.timers: set[str] = set()
         self.whole_day_timers: set[str] = set()
+        # Steps done by a system that works some hours of the week only: their calendars.
+        self.system_calendars: dict[str, Calendar] = {}
 
     # -- orchestration ---------------------------------------------------------------------------------------
 
@@ -299,6 +304,7 @@ class _Discovery:
         self.role_names = {r.name for r in roles}
         self.progress(0.45, "processing times")
         self._estimate_starts(calendars)
+        calendars += self._system_calendars()
         policies = self._batches()
         durations = self._durations()
         self.progress(0.65, "waiting no resource explains")
@@ -548,6 +554,7 @@ class _Discovery:
             return
         self.con.execute(f"UPDATE {self.ev} SET sys = true WHERE list_contains($acts, activity)",
                          {"acts": found.activity.tolist()}).fetchall()
+        self.timers = set(found.activity)
         self.whole_day_timers = set(found.activity[found.whole_days])
         self.notes["timers"] = (
             "done by a system whoever the log names, as they come a fixed time after the step before (at least "
@@ -730,16 +737,7 @@ class _Discovery:
             if len(staff) < len(mine):
                 note += f" active in the last {STAFF_WINDOW_DAYS} days of the log ({len(mine)} seen over the log)"
             if h.n.sum() >= 50:
-                peak = h.n.max()
-                # The first share of the busiest hour whose hours hold 80% of the person-hours: a lightly
-                # loaded role's work is spread thin, and a strict cut would leave most of it outside its hours.
-                for share in CALENDAR_SHARES:
-                    on = h[h.n >= max(share * peak, 3)]
-                    wh = {int(d): _fill_gaps(sorted(int(x) for x in g.h)) for d, g in on.groupby("dow")}
-                    inside = [int(x) in wh.get(int(d), []) for d, x in zip(h.dow, h.h, strict=True)]
-                    covered = h[inside].n.sum() / h.n.sum()
-                    if covered >= CALENDAR_COVERAGE:
-                        break
+                wh, share, covered = working_hours(h)
                 self.work_hours[grp] = wh
                 shifts = shifts_from_hours(wh)
                 if covered < CALENDAR_COVERAGE:
@@ -782,6 +780,41 @@ class _Discovery:
             "as absence, so roles with less work per day get 0); hourly cost 0 unless configured — set it for "
             "cost results.")
         return roles, calendars
+
+    def _system_calendars(self) -> list[Calendar]:
+        # A system often works some hours only (a job started in office hours, a payment run on two afternoons a
+        # week): drawn at any hour, its steps would land at night and at weekends. Days, not events, decide the
+        # hours: a run's many events at one moment are one run. Timers keep the time of day they were set.
+        acts = sorted(a for a, auto in self.automated.items() if auto and a not in self.timers)
+        if not acts:
+            return []
+        hours = _run(self.con, f"""
+            SELECT activity, isodow(timezone($tz, end_time)) - 1 AS dow, hour(timezone($tz, end_time)) AS h,
+                   count(DISTINCT timezone($tz, end_time)::DATE) AS days, count(*) AS n,
+                   count(*) FILTER (WHERE prev_end IS NULL) AS firsts
+            FROM {self.ev} WHERE list_contains($acts, activity)
+            GROUP BY ALL ORDER BY ALL
+        """, {"tz": self.tz, "acts": acts})
+        found = []
+        for a, h in hours.groupby("activity", sort=True):
+            # A step that starts cases comes when the arrivals bring it, whose rate by hour of the week has its hours.
+            if h.n.sum() < SYSTEM_CALENDAR_MIN_EVENTS or h.firsts.sum() > 0.5 * h.n.sum():
+                continue
+            wh, share, covered = working_hours(h, weight="days")
+            n_hours = sum(len(v) for v in wh.values())
+            shifts = shifts_from_hours(wh)
+            if covered < CALENDAR_COVERAGE or not shifts or n_hours >= 168:
+                continue
+            self.system_calendars[str(a)] = Calendar(name=f"{a} (system) hours", timezone=self.tz, shifts=shifts)
+            found.append(f"{a}: " + "; ".join(f"{','.join(x.days)} {x.start}-{x.end}" for x in shifts)
+                         + f" ({n_hours} hours of the week, run on at least {share:.0%} as many days as its busiest "
+                           f"hour, hold {covered:.0%} of its {int(h.n.sum()):,} events)")
+        self.notes["system calendars"] = (
+            f"steps done by a system ({SYSTEM_CALENDAR_MIN_EVENTS} events or more; not timers, nor steps that mostly "
+            "start cases, which come with the arrivals) keep to the hours "
+            "of the week it ran in, read as a role's calendar is (by days run rather than person-hours); their delay "
+            "counts those hours: " + ("; ".join(found) if found else "none keeps to some hours") + ".")
+        return list(self.system_calendars.values())
 
     def _absence(self, grp: str) -> float | None:
         wh = self.work_hours.get(grp)
@@ -1063,6 +1096,17 @@ class _Discovery:
                 hidden_fits[a] = g.s.to_numpy()
                 why_of[a] += ("; up to halfway between the run before its own and its run, the run schedule adds "
                               "the rest")
+        # A system working some hours: its delay is the working time of its calendar from ready to done, which the
+        # engine adds in the same hours (in calendar time, a wait over a weekend would be drawn on a Tuesday).
+        for a in sorted(set(why_of) & set(self.system_calendars) - set(hidden_fits) - set(per_pair)):
+            w = _run(self.con, f"SELECT epoch(ready) AS r, epoch(started) AS s FROM {self.wt} WHERE activity = $a",
+                     {"a": a})
+            origin = datetime.fromtimestamp(float(w.r.min()), UTC)
+            clock = WorkingClock(self.system_calendars[a], origin, origin,
+                                 datetime.fromtimestamp(float(w.s.max()), UTC))
+            hidden_fits[a] = np.sort(clock.between(w.r.to_numpy() - origin.timestamp(),
+                                                   w.s.to_numpy() - origin.timestamp()))
+            why_of[a] += "; in the working time of the hours it runs in"
         out: dict[str, Fit] = {}
         lines = []
         if why_of:
@@ -1317,6 +1361,10 @@ class _Discovery:
             if a in self.working_time_delay:
                 text += " (delays in the working time of its role)"
             kwargs: dict = {"duration": fit.distribution} if fit is not None else {}
+            calendar = self.system_calendars.get(a) if role is None else None
+            if calendar is not None:
+                kwargs["calendar"] = calendar.name
+                text += f"; runs in the hours of calendar {calendar.name}"
             if role is not None and role in self.split_from:
                 attrs, routes = self.role_by[self.split_from[role]]
                 kwargs |= {"role_by": attrs, "roles": routes}
@@ -1507,6 +1555,22 @@ def _fit_delay(values: np.ndarray | None) -> Fit | None:
     if values is None or not len(values) or float(np.quantile(values, 0.9)) < 1.0:
         return None
     return fit_distribution(values)
+
+
+def working_hours(h: pd.DataFrame, weight: str = "n") -> tuple[dict[int, list[int]], float, float]:
+    """Return the working hours per weekday (Monday 0) read from `h` (dow, h, n: work per hour of the week, and
+    `weight`: what an hour must hold enough of), the share of the busiest hour used and the share of n they hold."""
+    peak = h[weight].max()
+    # The first share of the busiest hour whose hours hold CALENDAR_COVERAGE of the work: a lightly loaded role's
+    # work is spread thin, and a strict cut would leave most of it outside its hours.
+    for share in CALENDAR_SHARES:
+        on = h[h[weight] >= max(share * peak, 3)]
+        wh = {int(d): _fill_gaps(sorted(int(x) for x in g.h)) for d, g in on.groupby("dow")}
+        inside = [int(x) in wh.get(int(d), []) for d, x in zip(h.dow, h.h, strict=True)]
+        covered = float(h[inside].n.sum() / h.n.sum())
+        if covered >= CALENDAR_COVERAGE:
+            break
+    return wh, share, covered
 
 
 def _fill_gaps(hours: list[int], gap: int = 2) -> list[int]:

@@ -679,7 +679,7 @@ class _Plan:
     delays and duration (Distribution._drawer), who does it, and the policies that change how."""
 
     __slots__ = ("name", "activity", "delay", "delays", "duration", "durations", "role", "by_case", "in_working_time",
-                 "system", "next_slot", "automation", "triage")
+                 "system", "next_slot", "automation", "triage", "hours")
 
     def __init__(self, activity: Activity, policies: dict[str, dict[str, Any]]) -> None:
         name = self.name = activity.name
@@ -697,6 +697,7 @@ class _Plan:
         self.next_slot: Callable[[float], float] | None = policies["schedule"].get(name)
         self.automation: Automation | None = policies["automation"].get(name)
         self.triage: AiTriage | None = policies["triage"].get(name)
+        self.hours: WorkingTime | None = None  # the working time of the step's own calendar (a system's hours)
 
     def role_for(self, case: _Case) -> str | None:
         """Return the role that does the activity for `case`: its one role, or the one its case attributes choose."""
@@ -776,6 +777,12 @@ class _Simulation:
             pool = self.pools[role.name] = _Pool(env, role, working)
             for name in names:
                 _Worker(env, pool, name, PersonTime(working, next(absent)))
+        for a in model.activities:
+            if a.calendar is not None:
+                hours = by_calendar.get(a.calendar)
+                if hours is None:
+                    hours = by_calendar[a.calendar] = WorkingTime(self.calendars[a.calendar], model.start)
+                self.plans[a.name].hours = hours
 
     def draw(self, distribution: Distribution, rng: random.Random) -> float:
         """Return one draw from the distribution on the case's stream (its drawer built once per run)."""
@@ -889,7 +896,15 @@ class _Simulation:
         case.last = name
         delay = draw_delay(rng) if draw_delay is not None else 0.0
         duration = (plan.durations.get(plan.role_for(case), plan.duration) if plan.durations else plan.duration)(rng)
-        if delay > 0:
+        if plan.hours is not None:
+            # A system working some hours only: the delay counts them, and even no delay waits for the next.
+            now = env._now
+            ready = plan.hours.add_working(now, delay)
+            if ready == inf:
+                return False
+            if ready > now:
+                yield env.timeout(ready - now)
+        elif delay > 0:
             role = plan.role_for(case) if plan.in_working_time else None
             now = env._now
             ready = self.working[role].add_working(now, delay) if role is not None else now + delay

@@ -418,6 +418,10 @@ class Activity(_Spec):
         False, description="the delay counts only the working time of the role doing the activity: a wait that is "
                            "noticed and acted on in office hours, so the work becomes ready inside them")
     automated: bool = Field(False, description="done by a system: no manual touch, no resource needed")
+    calendar: str | None = Field(
+        None, description="for a step no person does (automated, or without a role): the calendar whose hours it "
+                          "happens in (a system run in office hours, a payment run on two afternoons a week); its "
+                          "delay counts that calendar's working time, so it falls inside them")
     role_by: list[str] | None = Field(None, description="case attributes ('site' too) whose values choose the role")
     roles: dict[str, str] | None = Field(None, description="the role_by values joined by ' · ' -> role; a case "
                                                            "with other values goes to `role`")
@@ -715,6 +719,11 @@ class Model(_Spec):
                 raise ValueError(f"activity {a.name}: duration for unknown role {r}")
             for after in sorted(set(a.delay_after or {}) - (set(names) | {START})):
                 raise ValueError(f"activity {a.name}: delay after unknown activity {after}")
+            if a.calendar is not None and a.calendar not in calendars:
+                raise ValueError(f"activity {a.name}: unknown calendar {a.calendar}")
+            if a.calendar is not None and a.role is not None and not a.automated:
+                raise ValueError(f"activity {a.name}: a calendar is for a step no person does; people keep their "
+                                 "role's calendar")
         for r in self.roles:
             if r.calendar is not None and r.calendar not in calendars:
                 raise ValueError(f"role {r.name}: unknown calendar {r.calendar}")
