@@ -132,6 +132,55 @@ def test_forecast_fields_go_together_and_round_trip(payments: tuple[Model, pd.Da
     assert again.arrivals.forecast_per_week == model.arrivals.forecast_per_week
 
 
+def generate_payment_runs(seed: int = 6, weeks: int = 16, per_week: float = 60.0) -> tuple[pd.DataFrame,
+                                                                                             pd.DataFrame]:
+    """Return (events, cases): Submit and Approve by people, then Payment handled by 'SYSTEM' in the first payment
+    run (Mondays and Thursdays 15:00-15:30 UTC) at least a day after the approval; end times only."""
+    rng = np.random.default_rng(seed)
+    rows, ids = [], []
+    for i, submitted in enumerate(_arrivals(rng, weeks, per_week)):
+        case = f"R{i:05d}"
+        ids.append(case)
+        approved = submitted + timedelta(minutes=float(rng.uniform(20, 60)))
+        run = (approved + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
+        while run < approved + timedelta(days=1) or run.weekday() not in (0, 3):
+            run += timedelta(days=1)
+        rows += [(case, "Submit", submitted, "employee", "EMPLOYEE"),
+                 (case, "Approve", approved, str(rng.choice(APPROVERS)), "APPROVER"),
+                 (case, "Payment handled", run + timedelta(minutes=float(rng.uniform(0, 30))), "SYSTEM", None)]
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource", "role"])
+    events.insert(2, "start_time", pd.NaT)
+    return events, _cases(ids)
+
+
+def test_a_system_that_runs_some_hours_keeps_to_them(tmp_path: Path):
+    # Payments run on Monday and Thursday afternoons. Drawn in wall-clock time, the wait after the approval would put
+    # payments on every day and hour; in the working time of the run's hours they keep to them, with the same wait.
+    events, cases = generate_payment_runs()
+    model = discover(write_workspace(tmp_path / "ws.duckdb", events, cases, "runs"), "runs")
+    paid = model.activity("Payment handled")
+    assert paid.automated and paid.calendar is not None, model.notes.get("system calendars")
+    shifts = next(c for c in model.calendars if c.name == paid.calendar).shifts
+    assert {d for s in shifts for d in s.days} == {"Mon", "Thu"} and all(s.start == "15:00" for s in shifts)
+    assert "Payment handled: Mon,Thu 15:00-16:00" in model.notes["system calendars"]
+    assert model.activity("Submit").calendar is None and model.activity("Approve").calendar is None
+
+    def waits(run_events: pd.DataFrame) -> pd.Series:
+        ends = run_events.pivot_table(index="case_id", columns="activity", values="end_time", aggfunc="max")
+        return (ends["Payment handled"] - ends["Approve"]).dropna().dt.total_seconds() / 3600
+
+    twin = simulate(model, seed=4).events
+    when = pd.to_datetime(twin[twin.activity == "Payment handled"].end_time, utc=True)
+    assert len(when) > 300 and when.dt.weekday.isin([0, 3]).all() and when.dt.hour.between(15, 16).all()
+    assert waits(twin).mean() == pytest.approx(waits(events).mean(), rel=0.15)
+    # Without its calendar the same model pays on any day: what the test above rules out.
+    anyday = model.model_copy(update={"activities": [a.model_copy(update={"calendar": None}) if a is paid else a
+                                                     for a in model.activities]})
+    plain = simulate(anyday, seed=4).events
+    assert not pd.to_datetime(plain[plain.activity == "Payment handled"].end_time, utc=True).dt.weekday.isin(
+        [0, 3]).all()
+
+
 def generate_tickets(seed: int = 4, weeks: int = 20, per_week: float = 50.0, closer_resolves: bool = False,
                      slower: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (events, cases): Open and Resolve by agents, then Closed by one account with a person's name 15 or

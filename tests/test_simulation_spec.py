@@ -110,6 +110,8 @@ def test_decisions_follow_rules_then_probabilities():
     ({"roles": [Role(name="clerk", headcount=1, calendar="night"), Role(name="boss", headcount=1)]},
      "unknown calendar night"),
     ({"spec_version": 99}, "newer twinflow"),
+    ({"activities": [Activity(name="A", automated=True, calendar="night")]}, "A: unknown calendar night"),
+    ({"activities": [Activity(name="A", role="clerk", calendar="office")]}, "a calendar is for a step no person"),
 ])
 def test_models_with_broken_references_are_refused(change, message):
     with pytest.raises(ValidationError, match=message):
