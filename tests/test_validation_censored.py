@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from app.cli_simulation_validate import register
 from ingest import ImportOptions, connect, import_file
 from simulation import validation
 from simulation.validation import IDS, MEASURES, Validation, censor_log, extraction_moment, validate
 from tests.conftest import csv_workspace, import_shipped
+from tests.test_simulation_validation import _cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "app" / "main.py"
@@ -150,17 +149,6 @@ def test_the_default_is_the_published_protocol_unchanged(views: dict) -> None:
     assert len(default.notes) == 3 and not any("like-for-like" in n for n in default.notes)
     for (_, a), (_, b) in zip(measured_default, measured_explicit, strict=True):
         assert a.equals(b)
-
-
-def _cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command()
-    def other() -> None:  # a second command keeps `validate` a subcommand, as in the real CLI
-        """Do nothing."""
-
-    return app
 
 
 def test_cli_censor_flag(academic: Path) -> None:
