@@ -762,27 +762,29 @@ class _Simulation:
         last = model.start.date() + timedelta(days=int(days) + 2)
         self.working: dict[str, WorkingTime] = {}
         self.pools: dict[str, _Pool] = {}
-        # Roles of one calendar (or of none) share its working time, so add_working indexes its days once a run.
+        # Roles and system steps of one calendar (or of none) share its working time, so add_working indexes its days
+        # once a run.
         by_calendar: dict[str | None, WorkingTime] = {}
+
+        def working_of(calendar: str | None) -> WorkingTime:
+            found = by_calendar.get(calendar)
+            if found is None:
+                found = by_calendar[calendar] = WorkingTime(self.calendars[calendar] if calendar else None,
+                                                            model.start)
+            return found
+
         staff = [(role, people(role)) for role in model.roles]
         # Everybody's absences in one draw (each person's still depend only on their name, see `absences`).
         absent = iter(absences([(name, role.absence_share) for role, names in staff for name in names], first, last,
                                seed, replication))
         for role, names in staff:
-            working = by_calendar.get(role.calendar)
-            if working is None:
-                working = by_calendar[role.calendar] = WorkingTime(
-                    self.calendars[role.calendar] if role.calendar else None, model.start)
-            self.working[role.name] = working
+            working = self.working[role.name] = working_of(role.calendar)
             pool = self.pools[role.name] = _Pool(env, role, working)
             for name in names:
                 _Worker(env, pool, name, PersonTime(working, next(absent)))
         for a in model.activities:
             if a.calendar is not None:
-                hours = by_calendar.get(a.calendar)
-                if hours is None:
-                    hours = by_calendar[a.calendar] = WorkingTime(self.calendars[a.calendar], model.start)
-                self.plans[a.name].hours = hours
+                self.plans[a.name].hours = working_of(a.calendar)
 
     def draw(self, distribution: Distribution, rng: random.Random) -> float:
         """Return one draw from the distribution on the case's stream (its drawer built once per run)."""

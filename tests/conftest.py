@@ -84,6 +84,18 @@ def import_shipped(con, names: list[str]) -> None:
         import_file(log, ImportOptions(process=process_name(log), **LOG_OPTIONS.get(name, {})), con=con)
 
 
+def shipped_workspace(path: Path, names: list[str]) -> Path:
+    """Return `path`, a new workspace holding the named logs of data/real (see import_shipped)."""
+    from ingest import connect
+
+    con = connect(path)
+    try:
+        import_shipped(con, names)
+    finally:
+        con.close()
+    return path
+
+
 @contextmanager
 def workspace_locked(path: Path) -> Iterator[None]:
     """Hold the workspace's DuckDB lock from another process for the duration of the block."""

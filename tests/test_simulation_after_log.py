@@ -29,6 +29,13 @@ def _cases(ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"case_id": ids, "amount": np.nan, "site": "Main", "attributes": "{}"})
 
 
+def _end_times_only(rows: list[tuple], ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (events, cases) of rows (case_id, activity, end_time, resource, role), with no start times."""
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource", "role"])
+    events.insert(2, "start_time", pd.NaT)
+    return events, _cases(ids)
+
+
 def _arrivals(rng: np.random.Generator, weeks: int, per_week: float) -> list[datetime]:
     """Return Poisson arrival moments at `per_week` over `weeks` weeks from Monday 2024-01-01 UTC."""
     gaps = np.cumsum(rng.exponential(7 * 86400 / per_week, int(per_week * weeks * 1.5)))
@@ -51,9 +58,7 @@ def generate_payments(seed: int = 5, weeks: int = 16, per_week: float = 60.0) ->
                  (case, "Approve", approved, str(rng.choice(APPROVERS)), "APPROVER"),
                  (case, "Request payment", requested, "SYSTEM", "UNDEFINED"),
                  (case, "Payment handled", paid, None, None)]
-    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource", "role"])
-    events.insert(2, "start_time", pd.NaT)
-    return events, _cases(ids)
+    return _end_times_only(rows, ids)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +105,7 @@ def generate_jump(seed: int = 9) -> tuple[pd.DataFrame, pd.DataFrame]:
         case = f"J{len(ids):05d}"
         ids.append(case)
         rows.append((case, "Register", t0 + timedelta(seconds=t), "clerk", "CLERK"))
-    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource", "role"])
-    events.insert(2, "start_time", pd.NaT)
-    return events, _cases(ids)
+    return _end_times_only(rows, ids)
 
 
 def test_arrivals_after_the_log_come_at_the_forecast_level(tmp_path: Path):
@@ -148,9 +151,7 @@ def generate_payment_runs(seed: int = 6, weeks: int = 16, per_week: float = 60.0
         rows += [(case, "Submit", submitted, "employee", "EMPLOYEE"),
                  (case, "Approve", approved, str(rng.choice(APPROVERS)), "APPROVER"),
                  (case, "Payment handled", run + timedelta(minutes=float(rng.uniform(0, 30))), "SYSTEM", None)]
-    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource", "role"])
-    events.insert(2, "start_time", pd.NaT)
-    return events, _cases(ids)
+    return _end_times_only(rows, ids)
 
 
 def test_a_system_that_runs_some_hours_keeps_to_them(tmp_path: Path):
@@ -197,13 +198,10 @@ def generate_tickets(seed: int = 4, weeks: int = 20, per_week: float = 50.0, clo
         days = slower * (15.0 if u < 0.6 else 30.0 if u < 0.8 else 15.0 + float(rng.exponential(5.0)))
         agents = [f"agent {k}" for k in range(4)]
         resolver = "Value 5" if closer_resolves else str(rng.choice(agents))
-        rows += [(case, "Open", opened, str(rng.choice(agents))),
-                 (case, "Resolve", resolved, resolver),
-                 (case, "Closed", resolved + timedelta(days=days), "Value 5")]
-    events = pd.DataFrame(rows, columns=["case_id", "activity", "end_time", "resource"])
-    events.insert(2, "start_time", pd.NaT)
-    events["role"] = None
-    return events, _cases(ids)
+        rows += [(case, "Open", opened, str(rng.choice(agents)), None),
+                 (case, "Resolve", resolved, resolver, None),
+                 (case, "Closed", resolved + timedelta(days=days), "Value 5", None)]
+    return _end_times_only(rows, ids)
 
 
 def test_a_step_a_fixed_time_after_the_one_before_is_a_timer(tmp_path: Path):

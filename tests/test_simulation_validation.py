@@ -30,7 +30,7 @@ from simulation.validation import (
     split_by_start,
     validate,
 )
-from tests.conftest import csv_workspace, import_shipped
+from tests.conftest import csv_workspace, shipped_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "app" / "main.py"
@@ -40,13 +40,7 @@ PURCHASING = "PurchasingExample_simod"
 @pytest.fixture(scope="module")
 def purchasing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a workspace holding the shipped PurchasingExample log (608 cases with start and end times)."""
-    path = tmp_path_factory.mktemp("validation") / "purchasing.duckdb"
-    con = connect(path)
-    try:
-        import_shipped(con, [f"{PURCHASING}.csv.gz"])
-    finally:
-        con.close()
-    return path
+    return shipped_workspace(tmp_path_factory.mktemp("validation") / "purchasing.duckdb", [f"{PURCHASING}.csv.gz"])
 
 
 def _log_csv(starts: list[str]) -> str:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ingest import ImportOptions, connect, import_file
 from simulation import validation
 from simulation.validation import IDS, MEASURES, Validation, censor_log, extraction_moment, validate
-from tests.conftest import csv_workspace, import_shipped
+from tests.conftest import csv_workspace, shipped_workspace
 from tests.test_simulation_validation import _cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,13 +29,7 @@ RUN = {"replications": 2, "seed": 0, "window": None}  # a fixed window: no backt
 @pytest.fixture(scope="module")
 def academic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a workspace holding the shipped academic_credentials log (954 cases with start and end times)."""
-    path = tmp_path_factory.mktemp("censored") / "academic.duckdb"
-    con = connect(path)
-    try:
-        import_shipped(con, [f"{ACADEMIC}.csv.gz"])
-    finally:
-        con.close()
-    return path
+    return shipped_workspace(tmp_path_factory.mktemp("censored") / "academic.duckdb", [f"{ACADEMIC}.csv.gz"])
 
 
 @pytest.fixture(scope="module")
