@@ -59,6 +59,8 @@ Progress = Callable[[float, str], None]
 # CALENDAR_COVERAGE of the role's person-hours.
 CALENDAR_SHARES = (0.2, 0.1, 0.05)
 CALENDAR_COVERAGE = 0.8
+# A step done by people without recorded starts that opens more than this share of its cases is done at the arrival.
+AT_ARRIVAL_SHARE = 0.5
 # A step done by a system gets the calendar of the hours it ran in from this many events on.
 SYSTEM_CALENDAR_MIN_EVENTS = 50
 # The end of work that stayed open longer than this (hours: more than a working day, so over a night or a weekend)
@@ -1336,13 +1338,18 @@ class _Discovery:
 
     def _activities(self, durations: dict[str, Fit | None], delays: dict[str, Fit]) -> list[Activity]:
         info = _run(self.con, f"""
-            SELECT activity, count(*) AS n, avg(pos) AS pos, mode(grp) FILTER (WHERE NOT sys) AS grp
+            SELECT activity, count(*) AS n, avg(pos) AS pos, mode(grp) FILTER (WHERE NOT sys) AS grp,
+                   avg((prev_end IS NULL)::DOUBLE) AS opens
             FROM {self.ev} GROUP BY activity ORDER BY avg(pos), activity
         """)
         out: list[Activity] = []
-        for a, n, _, grp in info.itertuples(index=False):
+        for a, n, _, grp, opens in info.itertuples(index=False):
             automated = self.automated[a]
             role = None if automated or grp is None or pd.isna(grp) else str(grp)
+            # Without a start, a case's first step has no enablement, and the arrival is read from its end: the
+            # twin has it done at the arrival rather than queue it and add a duration after the arrival.
+            estimated = role is not None and self.start_rule[a] == "estimated"
+            at_arrival = estimated and opens > AT_ARRIVAL_SHARE
             fit = durations.get(a)
             delay = delays.get(a)
             text = f"{n:,} events; " + ("automated (done by a system or nobody known)" if automated
@@ -1350,7 +1357,9 @@ class _Discovery:
             if a in self.batched:
                 text += f"; {self.batched[a]}"
             if fit is not None:
-                text += f"; processing ({self.start_rule[a]} starts, n={fit.n:,}): {fit.note}"
+                text += (f"; processing ({self.start_rule[a]} starts"
+                         + (", counted in working time: work left at a shift's end goes on at the next"
+                            if estimated else "") + f", n={fit.n:,}): {fit.note}")
             else:
                 text += "; processing: instantaneous (no start)"
             if delay is not None:
@@ -1360,6 +1369,9 @@ class _Discovery:
                 text += f"; delay after {p}: " + (f.note if f is not None else "none")
             if a in self.working_time_delay:
                 text += " (delays in the working time of its role)"
+            if at_arrival:
+                text += (f"; it opens {opens:.0%} of its cases, with no start recorded: a case that starts with it "
+                         "has it done at the arrival, which was read from its end")
             kwargs: dict = {"duration": fit.distribution} if fit is not None else {}
             calendar = self.system_calendars.get(a) if role is None else None
             if calendar is not None:
@@ -1382,7 +1394,8 @@ class _Discovery:
                                          for p, f in after.items()}
             out.append(Activity(name=str(a), role=role, automated=automated,
                                 delay=delay.distribution if delay is not None else None,
-                                delay_in_working_time=a in self.working_time_delay, **kwargs))
+                                delay_in_working_time=a in self.working_time_delay, at_arrival=at_arrival,
+                                duration_in_working_time=estimated, **kwargs))
         return out
 
     def _sla(self) -> SlaTarget | None:

@@ -380,7 +380,8 @@ def _cases(model: Model, volume: list[Volume], seed: int, replication: int) -> l
 class _Task:
     """Work waiting in a role's queue: seconds of work, and the event that fires when a person has done it."""
 
-    __slots__ = ("case", "activity", "duration", "done", "attributes", "pool", "taken", "ready", "delegating")
+    __slots__ = ("case", "activity", "duration", "done", "attributes", "pool", "taken", "ready", "delegating",
+                 "in_working_time")
 
     def __init__(self, case: _Case, activity: str, duration: float, done: _Call,
                  attributes: dict | None) -> None:
@@ -393,6 +394,7 @@ class _Task:
         self.taken = False
         self.ready = 0.0
         self.delegating = False  # a delegation timer runs for it
+        self.in_working_time = False  # its seconds of work count only its performer's working time
 
 
 class _Call:
@@ -621,8 +623,16 @@ class _Worker:
 
     def work(self, task: _Task) -> None:
         env = self.env
-        self.task, self.started = task, env._now
-        heappush(env._queue, (env._now + task.duration, NORMAL, next(env._eid), _Call([self.finish])))
+        now = self.started = env._now
+        self.task = task
+        end = now + task.duration
+        if task.in_working_time and task.duration > 0:
+            # Work measured in working time left at the end of a shift goes on at the next one (a calendar with no
+            # working time ahead leaves it in wall-clock time).
+            carried = self.time.working.add_working(now, task.duration)
+            if carried < inf:
+                end = carried
+        heappush(env._queue, (end, NORMAL, next(env._eid), _Call([self.finish])))
 
     def finish(self, _event: _Call) -> None:
         task, self.task = self.task, None
@@ -679,7 +689,8 @@ class _Plan:
     delays and duration (Distribution._drawer), who does it, and the policies that change how."""
 
     __slots__ = ("name", "activity", "delay", "delays", "duration", "durations", "role", "by_case", "in_working_time",
-                 "system", "next_slot", "automation", "triage", "hours")
+                 "system", "next_slot", "automation", "triage", "hours", "at_arrival",
+                 "duration_in_working_time")
 
     def __init__(self, activity: Activity, policies: dict[str, dict[str, Any]]) -> None:
         name = self.name = activity.name
@@ -698,6 +709,8 @@ class _Plan:
         self.automation: Automation | None = policies["automation"].get(name)
         self.triage: AiTriage | None = policies["triage"].get(name)
         self.hours: WorkingTime | None = None  # the working time of the step's own calendar (a system's hours)
+        self.at_arrival = activity.at_arrival
+        self.duration_in_working_time = activity.duration_in_working_time
 
     def role_for(self, case: _Case) -> str | None:
         """Return the role that does the activity for `case`: its one role, or the one its case attributes choose."""
@@ -774,6 +787,7 @@ class _Simulation:
             return found
 
         staff = [(role, people(role)) for role in model.roles]
+        self.names = {role.name: names for role, names in staff}
         # Everybody's absences in one draw (each person's still depend only on their name, see `absences`).
         absent = iter(absences([(name, role.absence_share) for role, names in staff for name in names], first, last,
                                seed, replication))
@@ -895,6 +909,7 @@ class _Simulation:
         """Do one activity of the case (its delay, schedule and policy included); return False to stop the case."""
         env, plan = self.env, self.plans[name]
         draw_delay = plan.delays.get(case.last, plan.delay)
+        opens = case.last == START
         case.last = name
         delay = draw_delay(rng) if draw_delay is not None else 0.0
         duration = (plan.durations.get(plan.role_for(case), plan.duration) if plan.durations else plan.duration)(rng)
@@ -933,15 +948,22 @@ class _Simulation:
                 yield env.timeout(duration)
             self.record(case, name, start, env.now, SYSTEM, SYSTEM, attributes, "system")
             return True
-        yield self.manual(case, name, role, duration, attributes, "manual")
+        if plan.at_arrival and opens and self.names[role]:
+            # The arrival is when this step was done (read from its end): it neither queues nor takes time. The
+            # case's index picks the person, so no draw shifts the case's random stream.
+            names = self.names[role]
+            self.record(case, name, env._now, env._now, names[case.index % len(names)], role, attributes, "manual")
+            return True
+        yield self.manual(case, name, role, duration, attributes, "manual", plan.duration_in_working_time)
         return True
 
     def manual(self, case: _Case, name: str, role: str, duration: float, attributes: dict | None,
-               kind: str) -> _Call:
+               kind: str, in_working_time: bool = False) -> _Call:
         """Queue the work for the role's people; return the event to wait on, which happens when one of them has
         done it, and which records the event first (as a process resumed by it would, before anything else)."""
         env = self.env
         task = _Task(case, name, duration, _Call([]), attributes)
+        task.in_working_time = in_working_time
 
         def record(done: _Call) -> None:
             resource, role_done, start, end = done._value

@@ -425,11 +425,22 @@ class Activity(_Spec):
     role_by: list[str] | None = Field(None, description="case attributes ('site' too) whose values choose the role")
     roles: dict[str, str] | None = Field(None, description="the role_by values joined by ' · ' -> role; a case "
                                                            "with other values goes to `role`")
+    duration_in_working_time: bool = Field(
+        False, description="the processing time counts only the working time of the person doing it: work left at "
+                           "the end of a shift goes on at the next (durations estimated from end times within "
+                           "shifts are working time; a recorded duration is wall-clock time)")
+    at_arrival: bool = Field(
+        False, description="the step that opens a case is done at the case's arrival: a case that starts with it "
+                           "has it done then, by a person of its role, with no queue and no processing time (a log "
+                           "of end times only reads the arrival from this step's end); later visits are queued as "
+                           "usual")
 
     @model_validator(mode="after")
     def _role_by(self) -> Activity:
         if bool(self.role_by) != bool(self.roles):
             raise ValueError(f"activity {self.name}: give both role_by and roles, or neither")
+        if self.at_arrival and self.automated:
+            raise ValueError(f"activity {self.name}: at_arrival is for a step done by people, not a system's")
         return self
 
     def delay_for(self, after: str) -> Distribution | None:

@@ -93,6 +93,20 @@ def test_twin_cycle_time_includes_the_system_waits(payments: tuple[Model, pd.Dat
     assert twin.median() == pytest.approx(cycle_h(events).median(), rel=0.1)
 
 
+def test_the_step_that_opens_a_case_is_done_at_its_arrival(payments: tuple[Model, pd.DataFrame]):
+    # One shared account submits every case and only end times are known: the arrival is read from the submission's
+    # end. Queued behind that one account, with the gaps between its submissions as durations, the twin's cases
+    # would open hours after they arrived.
+    model, _ = payments
+    submit, approve = model.activity("Submit"), model.activity("Approve")
+    assert submit.at_arrival and not approve.at_arrival and approve.duration_in_working_time
+    assert "done at the arrival" in model.notes["activity Submit"]
+    run = simulate(model, seed=3)
+    first = run.events.sort_values("end_time").groupby("case_id").head(1).merge(run.cases[["case_id", "arrival"]])
+    assert len(first) > 500 and (first.activity == "Submit").all()
+    assert (first.start_time == first.arrival).all() and (first.end_time == first.arrival).all()
+
+
 def generate_jump(seed: int = 9) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (events, cases) of 60 weeks from 2024-01-01: 50 cases a week for a year, then 150 a week (January and
     February of 2025 arrive three times as fast as in 2024); one event per case, end times only."""

@@ -238,6 +238,12 @@ def test_estimates_starts_when_the_log_has_only_ends(generated):
     assert check.mean_value() == pytest.approx(CHECK_MEDIAN_S * np.exp(CHECK_SIGMA ** 2 / 2), rel=0.1)
     assert approve.mean_value() == pytest.approx(APPROVE_MEDIAN_S * np.exp(APPROVE_SIGMA ** 2 / 2), rel=0.1)
     assert estimated.activity("Register").duration.mean_value() == pytest.approx(REGISTER_MEAN_S, rel=0.1)
+    # Estimated starts lie within shifts, so the durations are working time; recorded ones are wall-clock time.
+    people = ("Register", "Check", "Approve")
+    assert all(estimated.activity(a).duration_in_working_time for a in people)
+    assert not any(a.duration_in_working_time or a.at_arrival for a in discover(generated[0], "invoices").activities)
+    # The mailbox opens every case: a system's step, not one done by people at the arrival.
+    assert not any(a.at_arrival for a in estimated.activities)
     # "always" ignores the recorded starts of the full log and estimates them the same way.
     always = discover(generated[0], "invoices", start_estimation="always")
     assert always.activity("Check").duration.mean_value() == pytest.approx(check.mean_value(), rel=0.02)

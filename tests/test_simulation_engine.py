@@ -229,6 +229,51 @@ def test_people_work_only_on_shift_and_not_when_absent_across_a_dst_week():
         assert not set(rows["start_time"].dt.tz_convert("Europe/Amsterdam").dt.date) & absent
 
 
+def test_a_step_done_at_the_arrival_neither_queues_nor_takes_time_but_its_later_visits_do():
+    # One clerk, an hour a step, 300 cases a week: queued, the opening step alone would overload her.
+    register = Activity(name="Register", role="clerk", duration=fixed(HOUR), at_arrival=True)
+    again = [Decision(after=START, branches=[Branch(to="Register", probability=1)]),
+             Decision(after="Register", branches=[Branch(to="Check", probability=1)]),
+             Decision(after="Check", branches=[Branch(to="Register", probability=0.2),
+                                               Branch(to=END, probability=0.8)])]
+    m = model(activities=[register, Activity(name="Check", role="boss", duration=fixed(60))], decisions=again,
+              arrivals=Arrivals(cases_per_week=300))
+    run = simulate(m, seed=1)
+    ev = run.events.merge(run.cases[["case_id", "arrival"]]).sort_values(["case_id", "start_time"])
+    first = ev.groupby("case_id").head(1)
+    assert (first["activity"] == "Register").all() and len(first) > 500
+    assert (first["start_time"] == first["arrival"]).all() and (first["end_time"] == first["arrival"]).all()
+    assert (first["resource"] == "clerk 1").all() and (first["kind"] == "manual").all()
+    later = ev[(ev["activity"] == "Register") & ~ev.index.isin(first.index)]
+    assert len(later) > 50 and (hours(later["end_time"] - later["start_time"]) == 1).all()
+    assert kpis(run)["manual_touches_per_case"] == pytest.approx(len(ev) / len(run.cases))
+    queued = simulate(m.model_copy(update={"activities": [register.model_copy(update={"at_arrival": False}),
+                                                          m.activities[1]]}), seed=1)
+    opened = queued.events.merge(queued.cases[["case_id", "arrival"]]).groupby("case_id").head(1)
+    assert (hours(opened["end_time"] - opened["arrival"]) >= 1).all()
+
+
+def test_work_counted_in_working_time_goes_on_at_the_next_shift():
+    serve = Activity(name="Serve", role="clerk", duration=fixed(2 * HOUR), duration_in_working_time=True)
+    m = model(activities=[serve], decisions=chain("Serve"), arrivals=Arrivals(cases_per_week=60),
+              roles=[Role(name="clerk", headcount=3, calendar="office")])
+    run = simulate(m, seed=2)
+    wt = WorkingTime(OFFICE, m.start)
+    seconds = (run.events[["start_time", "end_time"]] - pd.Timestamp(m.start)).apply(lambda c: c.dt.total_seconds())
+    assert len(seconds) > 100
+    expected = [wt.add_working(a, 2 * HOUR) for a in seconds["start_time"]]
+    assert np.allclose(seconds["end_time"], expected, rtol=0, atol=1e-3)  # the frames keep microseconds
+    local = run.events["end_time"].dt.tz_convert("Europe/Amsterdam")
+    assert (local.dt.hour * 60 + local.dt.minute).le(17 * 60).all()
+    overnight = run.events["end_time"].dt.tz_convert("Europe/Amsterdam").dt.date != \
+        run.events["start_time"].dt.tz_convert("Europe/Amsterdam").dt.date
+    assert overnight.sum() > 5, "work started late in the day finishes the next working day"
+    wall = simulate(m.model_copy(update={"activities": [serve.model_copy(update={"duration_in_working_time": False})]}),
+                    seed=2).events
+    assert (hours(wall["end_time"] - wall["start_time"]) == 2).all()
+    assert (wall["end_time"].dt.tz_convert("Europe/Amsterdam").dt.hour >= 17).any()
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Design changes
 

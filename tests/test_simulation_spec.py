@@ -118,6 +118,14 @@ def test_models_with_broken_references_are_refused(change, message):
         small_model(**change)
 
 
+def test_only_a_step_done_by_people_can_be_done_at_the_arrival():
+    with pytest.raises(ValidationError, match="at_arrival is for a step done by people"):
+        Activity(name="A", automated=True, at_arrival=True)
+    step = Activity(name="A", role="clerk", at_arrival=True, duration_in_working_time=True)
+    assert Activity.model_validate(step.model_dump()) == step
+    assert not Activity(name="A").at_arrival and not Activity(name="A").duration_in_working_time
+
+
 # One distribution of every kind, some capped (the cap is part of a draw).
 ONE_OF_EACH_KIND = [
     Distribution(kind="fixed", value=42.0), Distribution(kind="exponential", mean=300),
