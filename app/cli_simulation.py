@@ -125,7 +125,8 @@ def discover_command(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the model YAML here (default: print it).")]
     = None,
     timezone: Annotated[str | None, typer.Option(
-        help="Zone of the calendars and arrival hours (default: the cases' timezone attribute, else UTC).")] = None,
+        help="Zone of the calendars and arrival hours (default: the cases' timezone attribute, else a zone of the "
+             "daylight-saving rule the working day keeps, else UTC).")] = None,
     start_estimation: Annotated[str, typer.Option(
         help="auto (estimate missing starts of manual steps), always or none.")] = "auto",
 ) -> None:

@@ -50,6 +50,7 @@ from simulation.spec import (
     fixed,
 )
 from simulation.worktime import WorkingClock
+from simulation.zones import ZoneDetection, detect_timezone
 
 StartEstimation = Literal["auto", "none", "always"]
 Progress = Callable[[float, str], None]
@@ -85,6 +86,10 @@ RULE_MIN_CASES = 20
 STAFF_WINDOW_DAYS = 90
 WARMUP_CAP_DAYS = 30.0
 WAIT_KINDS_WITH_DELAY = ("system", "external", "scheduled")
+# An event done by a system (role 'system', a configured system resource, a resource called 'system') or by no
+# known resource.
+SYSTEM_EVENT = """(coalesce(role, '') = 'system' OR list_contains($systems, resource)
+                  OR lower(coalesce(resource, '')) = 'system' OR resource IS NULL)"""
 # Work for people waits for something no queue explains (see _delays) when at least this share of its waiting is not
 # a queue and that part lasts this long on average (working hours of its role); shorter waits are left to the queues
 # and calendars. A preceding activity seen this often has a delay of its own.
@@ -332,14 +337,11 @@ class _Discovery:
         order = EVENT_ORDER
         params = {**params, "f_process": self.process, "systems": self.systems}
         # One row per selected event, in case order, with what came before it in its case and for its resource.
-        # `sys`: done by a system (role 'system', a configured system resource, a resource called 'system') or
-        # by no known resource.
         _rows(self.con, f"""
             CREATE TEMP TABLE {self.ev} AS
             {cte}
             SELECT case_id, activity, start_time, end_time, resource, role, role AS grp, event_id,
-                   (coalesce(role, '') = 'system' OR list_contains($systems, resource)
-                    OR lower(coalesce(resource, '')) = 'system' OR resource IS NULL) AS sys,
+                   {SYSTEM_EVENT} AS sys,
                    row_number() OVER w AS pos,
                    lag(end_time) OVER w AS prev_end,
                    lag(activity) OVER w AS prev_activity,
@@ -361,7 +363,7 @@ class _Discovery:
         """, {"p": self.process}).fetchall()
 
     def _timezone(self) -> str:
-        self.tz_source = "the default: no zone given and no case attribute timezone"
+        self.tz_detected = False
         if self.tz_arg:
             ZoneInfo(self.tz_arg)
             self.tz_source = "as asked"
@@ -378,7 +380,33 @@ class _Discovery:
                 return tz
             except (KeyError, ValueError):
                 continue
-        return "UTC"
+        # No zone given: people keep local office hours, so the zone whose clock changes the working day follows
+        # reads their calendars without the hour's blur at every change (validation still measures in UTC).
+        detection = self._detect_timezone()
+        self.tz_detected = detection.detected
+        back = " (read on the selected cases back to the log's start)" if self.filters.time_from else ""
+        self.tz_source = ("detected" if detection.detected else "the default") + ", no zone given and no case " \
+            f"attribute timezone{back}: {detection.note}"
+        return detection.zone
+
+    def _detect_timezone(self) -> ZoneDetection:
+        if self.filters.time_from is None:
+            return detect_timezone(self.con, self.ev)
+        # A daylight-saving rule shows across the seasons only, which a window of recent cases may not span: read
+        # the selected cases back to the log's start, never past the window's end (a validation's training model
+        # sees nothing of its test period).
+        selection, params = case_selection(self.filters.model_copy(update={"time_from": None}))
+        table = f"{self.ev}_tz"
+        _rows(self.con, f"""
+            CREATE TEMP TABLE {table} AS
+            WITH selected AS ({selection})
+            SELECT start_time, end_time, resource, activity, {SYSTEM_EVENT} AS sys FROM events
+            WHERE process = $f_process AND case_id IN (SELECT case_id FROM selected)
+        """, {**params, "systems": self.systems})
+        try:
+            return detect_timezone(self.con, table)
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
 
     # -- arrivals --------------------------------------------------------------------------------------------
 
@@ -441,7 +469,8 @@ class _Discovery:
         self.notes["horizon"] = (f"start = first arrival {first.astimezone(UTC):%Y-%m-%d %H:%M} UTC; horizon = the "
                                  f"observed span of arrivals, {span_days:.1f} days.")
         return first.astimezone(UTC), round(span_days, 3), Arrivals(
-            cases_per_week=round(per_week, 3), timezone=self.tz, hour_of_week=hour_of_week, month=month,
+            cases_per_week=round(per_week, 3), timezone=self.tz, timezone_detected=self.tz_detected,
+            hour_of_week=hour_of_week, month=month,
             sites=site_shares, forecast_from=last.astimezone(UTC), forecast_per_week=round(forecast_per_week, 3))
 
     def _arrival_level(self, first: datetime, span_days: float) -> tuple[float, str, dict[str, float]]:

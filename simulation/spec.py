@@ -349,6 +349,9 @@ class Arrivals(_Spec):
 
     cases_per_week: float = Field(gt=0)
     timezone: str = "UTC"
+    timezone_detected: bool = Field(
+        False, description="the zone was detected from the daylight-saving rule the log's working day keeps, not "
+                           "given: validation measures the timestamps as given (UTC), not in this zone")
     hour_of_week: list[float] = Field(default_factory=lambda: [1.0] * 168,
                                       description="168 relative weights, Monday 00-01 first, local time")
     month: list[float] = Field(default_factory=lambda: [1.0] * 12, description="12 relative factors, Jan first")

@@ -421,7 +421,7 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
         except ValueError:
             continue
         twins, _ = _twin_logs(model, inner, inner.n_test, WINDOW_REPLICATIONS, seed, drain=drain)
-        per_rep = _distances_per_replication(real, twins, model.arrivals.timezone)
+        per_rep = _distances_per_replication(real, twins, measurement_zone(model))
         distances_of[w] = per_rep.groupby("measure", sort=False)["value"].mean()
     if None not in distances_of:
         return WindowChoice(None, {}, "all training cases (the backtest on all of them failed)")
@@ -436,6 +436,13 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
     what = "all training cases" if best is None else f"the training cases of the last {best:g} days before the cut"
     return WindowChoice(best, scores, f"{what}, the best of {len(scores)} windows backtested on the training "
                                       f"cases' own last {test_share:.0%} (distances relative to all: {listed})")
+
+
+def measurement_zone(model: Model) -> str:
+    """Return the zone the measures read the timestamps in: the model's, unless discovery detected it (then UTC)."""
+    # A detected zone serves the twin's calendars; published figures are measured on the timestamps as given, and
+    # a zone guessed from the log must not change what the twin is measured against.
+    return "UTC" if model.arrivals.timezone_detected else model.arrivals.timezone
 
 
 def _discover_training(con: duckdb.DuckDBPyConnection, process: str, split: Split, window: float | None,
@@ -541,7 +548,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         if own:
             con.close()
 
-    tz = model.arrivals.timezone
+    tz = measurement_zone(model)
     n_twin = split.n_test if match_test_cases else None
     moved = for_test_period(model, split)
     clock = time.perf_counter()
@@ -592,6 +599,9 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     ]
     if censor_note:
         notes.append(censor_note)
+    if model.arrivals.timezone_detected:
+        notes.append(f"times of day measured in {tz}, the timestamps as given: the twin's calendars are in "
+                     f"{model.arrivals.timezone}, detected from the log's working day, not given.")
     report(1.0, "done")
     return Validation(split=split, measures=measures, replications=reps, logs=logs,
                       charts=chart_data(real, twins, naive, tz), model=moved, timezone=tz, timings=timings,
