@@ -4,6 +4,7 @@ level a month had in an earlier year. Generated logs with known parameters, end 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,21 +44,32 @@ def _arrivals(rng: np.random.Generator, weeks: int, per_week: float) -> list[dat
     return [t0 + timedelta(seconds=float(a)) for a in gaps[gaps < weeks * 7 * 86400]]
 
 
+def _approved(rng: np.random.Generator, weeks: int, per_week: float, prefix: str,
+              ids: list[str]) -> Iterator[tuple[str, datetime, datetime]]:
+    """Yield (case, submitted, approved) for Poisson arrivals, each approved 20 to 60 minutes after it was submitted,
+    and add each case to `ids`; a case's later draws come before the next case's."""
+    for i, submitted in enumerate(_arrivals(rng, weeks, per_week)):
+        case = f"{prefix}{i:05d}"
+        ids.append(case)
+        yield case, submitted, submitted + timedelta(minutes=float(rng.uniform(20, 60)))
+
+
+def _opening(rng: np.random.Generator, case: str, submitted: datetime, approved: datetime) -> list[tuple]:
+    """Return the Submit row (one shared account) and the Approve row (one of APPROVERS, drawn now)."""
+    return [(case, "Submit", submitted, "employee", "EMPLOYEE"),
+            (case, "Approve", approved, str(rng.choice(APPROVERS)), "APPROVER")]
+
+
 def generate_payments(seed: int = 5, weeks: int = 16, per_week: float = 60.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (events, cases): Submit and Approve by people, then Request payment by the resource 'SYSTEM' and
     Payment handled by nobody recorded, each after a wall-clock wait of known mean; end times only."""
     rng = np.random.default_rng(seed)
     rows, ids = [], []
-    for i, submitted in enumerate(_arrivals(rng, weeks, per_week)):
-        case = f"P{i:05d}"
-        ids.append(case)
-        approved = submitted + timedelta(minutes=float(rng.uniform(20, 60)))
+    for case, submitted, approved in _approved(rng, weeks, per_week, "P", ids):
         requested = approved + timedelta(hours=float(rng.exponential(REQUEST_H)))
         paid = requested + timedelta(hours=float(rng.lognormal(np.log(PAID_MEDIAN_H), 0.4)))
-        rows += [(case, "Submit", submitted, "employee", "EMPLOYEE"),
-                 (case, "Approve", approved, str(rng.choice(APPROVERS)), "APPROVER"),
-                 (case, "Request payment", requested, "SYSTEM", "UNDEFINED"),
-                 (case, "Payment handled", paid, None, None)]
+        rows += _opening(rng, case, submitted, approved) + [(case, "Request payment", requested, "SYSTEM", "UNDEFINED"),
+                                                            (case, "Payment handled", paid, None, None)]
     return _end_times_only(rows, ids)
 
 
@@ -155,16 +167,12 @@ def generate_payment_runs(seed: int = 6, weeks: int = 16, per_week: float = 60.0
     run (Mondays and Thursdays 15:00-15:30 UTC) at least a day after the approval; end times only."""
     rng = np.random.default_rng(seed)
     rows, ids = [], []
-    for i, submitted in enumerate(_arrivals(rng, weeks, per_week)):
-        case = f"R{i:05d}"
-        ids.append(case)
-        approved = submitted + timedelta(minutes=float(rng.uniform(20, 60)))
+    for case, submitted, approved in _approved(rng, weeks, per_week, "R", ids):
         run = (approved + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
         while run < approved + timedelta(days=1) or run.weekday() not in (0, 3):
             run += timedelta(days=1)
-        rows += [(case, "Submit", submitted, "employee", "EMPLOYEE"),
-                 (case, "Approve", approved, str(rng.choice(APPROVERS)), "APPROVER"),
-                 (case, "Payment handled", run + timedelta(minutes=float(rng.uniform(0, 30))), "SYSTEM", None)]
+        rows += _opening(rng, case, submitted, approved)
+        rows.append((case, "Payment handled", run + timedelta(minutes=float(rng.uniform(0, 30))), "SYSTEM", None))
     return _end_times_only(rows, ids)
 
 
