@@ -384,7 +384,7 @@ class _Task:
                  "in_working_time")
 
     def __init__(self, case: _Case, activity: str, duration: float, done: _Call,
-                 attributes: dict | None) -> None:
+                 attributes: dict | None, in_working_time: bool = False) -> None:
         self.case = case
         self.activity = activity
         self.duration = duration
@@ -394,7 +394,7 @@ class _Task:
         self.taken = False
         self.ready = 0.0
         self.delegating = False  # a delegation timer runs for it
-        self.in_working_time = False  # its seconds of work count only its performer's working time
+        self.in_working_time = in_working_time  # its seconds of work count only its performer's working time
 
 
 class _Call:
@@ -962,8 +962,7 @@ class _Simulation:
         """Queue the work for the role's people; return the event to wait on, which happens when one of them has
         done it, and which records the event first (as a process resumed by it would, before anything else)."""
         env = self.env
-        task = _Task(case, name, duration, _Call([]), attributes)
-        task.in_working_time = in_working_time
+        task = _Task(case, name, duration, _Call([]), attributes, in_working_time)
 
         def record(done: _Call) -> None:
             resource, role_done, start, end = done._value
