@@ -84,6 +84,10 @@ RULE_MIN_ACCURACY = 0.95
 RULE_MIN_CASES = 20
 # Headcount: the people active in the last part of the log (at least this many days) staff the role.
 STAFF_WINDOW_DAYS = 90
+# An account that records work in more hours of its busy weeks than one person works is several people's.
+SHARED_WEEK_HOURS = 60
+SHARED_MIN_WEEKS = 8
+PERSON_WEEK_HOURS = 40
 WARMUP_CAP_DAYS = 30.0
 WAIT_KINDS_WITH_DELAY = ("system", "external", "scheduled")
 # An event done by a system (role 'system', a configured system resource, a resource called 'system') or by no
@@ -735,26 +739,12 @@ class _Discovery:
             FROM {self.ev} WHERE NOT sys AND grp IS NOT NULL AND resource IS NOT NULL
             GROUP BY ALL ORDER BY grp, resource
         """, {"since": window_start})
-        # Person-hours, not events: a person counts as working in an hour of a local day when they started or
-        # ended work in it (not the end of work open over OPEN_WORK_H), or in an hour between two such moments at
-        # most 3 hours apart (idle between two pieces of work, but present; a split shift's long break stays a
-        # break). A batch recorded once per case is one hour of one person.
         hours = _run(self.con, f"""
-            WITH t AS (
-                SELECT grp, resource, timezone($tz, end_time) AS t FROM {self.ev}
-                WHERE NOT sys AND grp IS NOT NULL
-                      AND (start_time IS NULL OR epoch(end_time - start_time) <= $open_s)
-                UNION ALL
-                SELECT grp, resource, timezone($tz, start_time) FROM {self.ev}
-                WHERE NOT sys AND grp IS NOT NULL AND start_time IS NOT NULL),
-            p AS (SELECT grp, resource, t::DATE AS day, hour(t) AS h,
-                         lag(hour(t)) OVER (PARTITION BY grp, resource, t::DATE ORDER BY t) AS prev_h
-                  FROM t),
-            h AS (SELECT DISTINCT grp, resource, day,
-                         unnest(CASE WHEN h - prev_h <= 3 THEN range(prev_h, h + 1) ELSE [h] END) AS h FROM p)
+            WITH {self._person_hours_sql()}
             SELECT grp, isodow(day) - 1 AS dow, h, count(*) AS n FROM h
             GROUP BY ALL ORDER BY grp, dow, h
         """, {"tz": self.tz, "open_s": OPEN_WORK_H * 3600})
+        shared = self._shared_accounts()
         self.work_hours: dict[str, dict[int, list[int]]] = {}
         roles: list[Role] = []
         calendars: list[Calendar] = []
@@ -788,9 +778,18 @@ class _Discovery:
             absence = self._absence(grp)
             if absence is not None:
                 note += f"; absent on about {absence:.0%} of their working days"
+            headcount = len(staff)
+            for account in sorted(set(staff.resource) & set(shared)):
+                week, in_role = shared[account]["week"], shared[account]["roles"].get(grp, 0.0)
+                behind = max(1, math.ceil(in_role / PERSON_WEEK_HOURS))
+                headcount += behind - 1
+                people = "person" if behind == 1 else "people"
+                note += (f"; {account} is an account shared by several people (work recorded in {week:.0f} hours "
+                         f"of its busy weeks, more than one person works): it counts as {behind} {people}, the "
+                         f"fewest who work its {in_role:.0f} hours a week in this role at {PERSON_WEEK_HOURS} each")
             rates = self.kpi_config.rate_per_role_hour
             cost = float(rates.get(grp, rates.get(self.split_from.get(grp, grp), 0.0)))
-            roles.append(Role(name=str(grp), headcount=len(staff), calendar=cal_name, hourly_cost=cost,
+            roles.append(Role(name=str(grp), headcount=headcount, calendar=cal_name, hourly_cost=cost,
                               absence_share=absence or 0.0, people=[str(r) for r in staff.resource]))
             self.notes[f"role {grp}"] = note
         self.notes["calendars"] = (
@@ -808,9 +807,54 @@ class _Discovery:
             "(all seen when none did); absence share = per person, the share of the weekdays of the role's "
             "calendar on which the role worked but the person recorded nothing, between their first and last "
             "event, median over people averaging at least 5 events per day worked (rough: a light workload reads "
-            "as absence, so roles with less work per day get 0); hourly cost 0 unless configured — set it for "
-            "cost results.")
+            "as absence, so roles with less work per day get 0); an account that records work in more than "
+            f"{SHARED_WEEK_HOURS} hours a week in its busy weeks (the 90th percentile, over {SHARED_MIN_WEEKS} weeks "
+            "or more) stands for several people, as many in a role as work its busy weeks' hours there at "
+            f"{PERSON_WEEK_HOURS} hours each; hourly cost 0 unless configured — set it for cost results.")
         return roles, calendars
+
+    def _person_hours_sql(self) -> str:
+        """Return the CTE h: one row per role, person, local day and hour in which they worked (parameters tz and
+        open_s)."""
+        # Person-hours, not events: a person counts as working in an hour of a local day when they started or
+        # ended work in it (not the end of work open over OPEN_WORK_H), or in an hour between two such moments at
+        # most 3 hours apart (idle between two pieces of work, but present; a split shift's long break stays a
+        # break). A batch recorded once per case is one hour of one person.
+        return f"""
+            t AS (
+                SELECT grp, resource, timezone($tz, end_time) AS t FROM {self.ev}
+                WHERE NOT sys AND grp IS NOT NULL
+                      AND (start_time IS NULL OR epoch(end_time - start_time) <= $open_s)
+                UNION ALL
+                SELECT grp, resource, timezone($tz, start_time) FROM {self.ev}
+                WHERE NOT sys AND grp IS NOT NULL AND start_time IS NOT NULL),
+            p AS (SELECT grp, resource, t::DATE AS day, hour(t) AS h,
+                         lag(hour(t)) OVER (PARTITION BY grp, resource, t::DATE ORDER BY t) AS prev_h
+                  FROM t),
+            h AS (SELECT DISTINCT grp, resource, day,
+                         unnest(CASE WHEN h - prev_h <= 3 THEN range(prev_h, h + 1) ELSE [h] END) AS h FROM p)"""
+
+    def _shared_accounts(self) -> dict[str, dict]:
+        """Return the accounts that stand for several people: {resource: {"week": the hours a week it works in its
+        busy weeks, "roles": {role: the same in that role}}}."""
+        # One person does not record work in more than SHARED_WEEK_HOURS hours of a week, week after week: an
+        # account that does (bpic2020's "STAFF MEMBER" does every step of six roles) is several people's. Its
+        # busy weeks (the 90th percentile) tell the fewest people it takes; the quiet ones say nothing.
+        df = _run(self.con, f"""
+            WITH {self._person_hours_sql()},
+            per_role AS (SELECT grp, resource, date_trunc('week', day) AS week, count(*) AS n FROM h GROUP BY ALL),
+            whole AS (SELECT resource, date_trunc('week', day) AS week, count(DISTINCT (day, h)) AS n
+                      FROM h WHERE resource IS NOT NULL GROUP BY ALL),
+            busy AS (SELECT resource, quantile_cont(n, 0.9) AS week FROM whole GROUP BY resource
+                     HAVING count(*) >= $weeks AND quantile_cont(n, 0.9) > $limit)
+            SELECT b.resource, b.week, r.grp, quantile_cont(r.n, 0.9) AS in_role
+            FROM busy b JOIN per_role r USING (resource) GROUP BY ALL ORDER BY ALL
+        """, {"tz": self.tz, "open_s": OPEN_WORK_H * 3600, "weeks": SHARED_MIN_WEEKS, "limit": SHARED_WEEK_HOURS})
+        out: dict[str, dict] = {}
+        for row in df.itertuples():
+            found = out.setdefault(str(row.resource), {"week": float(row.week), "roles": {}})
+            found["roles"][str(row.grp)] = float(row.in_role)
+        return out
 
     def _system_calendars(self) -> list[Calendar]:
         # A system often works some hours only (a job started in office hours, a payment run on two afternoons a

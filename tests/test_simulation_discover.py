@@ -434,3 +434,53 @@ def test_routing_by_attribute_is_validated():
         Activity(name="A", role="x", roles={"a": "x"})
     assert Activity(name="A", role="x", role_by=["site", "d"], roles={"N · a": "y"}).role_for({"d": "a"}, "N") == "y"
     assert Activity(name="A", role="x", role_by=["d"], roles={"a": "y"}).role_for({"d": "b"}) == "x"
+
+
+# A front desk open Mon-Fri 06:00-22:00, one clerk early (until 14:00) and one late, each 40 hours a week.
+DESK_SHIFTS = {"Ida": (6, 14), "Jan": (14, 22)}
+
+
+def _desk_log(folder: Path, account: str | None, seed: int = 8, weeks: int = 12, per_week: float = 150.0) -> Path:
+    """Return a workspace of the desk's end-time-only log; with `account`, both clerks record under that name."""
+    rng = np.random.default_rng(seed)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    open_s = [(d * 86400 + 6 * 3600, d * 86400 + 22 * 3600) for w in range(weeks) for d in range(7 * w, 7 * w + 5)]
+    rows, free = [], t0
+    for i, (a, b) in enumerate(x for day in open_s for x in [day] * rng.poisson(per_week / 5)):
+        ready = t0 + timedelta(seconds=float(rng.uniform(a, b)))
+        rows.append({"case_id": f"D{i:05d}", "activity": "Log", "start_time": None, "end_time": ready,
+                     "resource": "portal", "role": "system"})
+    rows.sort(key=lambda r: r["end_time"])
+    handled = []
+    for r in rows:
+        duration = timedelta(seconds=float(rng.lognormal(np.log(20 * 60), 0.4)))
+        start = max(r["end_time"], free)
+        while True:
+            day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+            shift = next((p for p, (h0, h1) in DESK_SHIFTS.items()
+                          if start.weekday() < 5 and day + timedelta(hours=h0) <= start
+                          and start + duration <= day + timedelta(hours=h1)), None)
+            if shift:
+                break
+            later = [day + timedelta(hours=h0) for h0, _ in DESK_SHIFTS.values() if day + timedelta(hours=h0) > start]
+            start = later[0] if later else day + timedelta(days=1, hours=6)
+        free = start + duration
+        handled.append({"case_id": r["case_id"], "activity": "Handle", "start_time": None, "end_time": free,
+                        "resource": account or shift, "role": "clerk"})
+    events = pd.DataFrame(rows + handled)
+    cases = pd.DataFrame({"case_id": sorted(events.case_id.unique()), "amount": 100.0, "site": "North",
+                          "attributes": "{}"})
+    return write_workspace(folder / f"desk_{account or 'named'}.duckdb", events, cases, process="desk")
+
+
+def test_an_account_shared_by_several_people_counts_as_several(tmp_path: Path):
+    # Two clerks in two shifts record their work as one account, whose 80 hours a week no one person works.
+    model = discover(_desk_log(tmp_path, "Front desk"), "desk")
+    shared = model.role("clerk")
+    assert shared.headcount == 2 and shared.people == ["Front desk"]
+    note = model.notes["role clerk"]
+    assert "Front desk is an account shared by several people" in note and "counts as 2 people" in note
+    # Under their own names they are two people of 40 hours a week: nobody's account is shared.
+    named = discover(_desk_log(tmp_path, None), "desk")
+    assert named.role("clerk").headcount == 2 and sorted(named.role("clerk").people) == ["Ida", "Jan"]
+    assert "shared by several" not in named.notes["role clerk"]
