@@ -21,14 +21,14 @@ What it measures
                 training cases replayed in the test period).
 
     "now" is the working tree (the packages of this repository as they are on disk); "base" is the whole tree of
-    the base commit (default 3f6eb5f), exported with `git archive` into a temporary folder. The subprocess puts the
+    the base commit (default 9d4b04f), exported with `git archive` into a temporary folder. The subprocess puts the
     version's folder first on sys.path and reports the file `simulation`, `ingest` and `mining` were imported from;
     the bench stops if it is not that folder's. Lower is better everywhere; now/base below 1 means now is closer to
     reality. The summary counts the measures where each version beats its naive reference and gives the geometric
     mean of now/base over all measures.
 
 How to run
-    .venv/bin/python bench/twin_logs_bench.py                          # all five logs, 3 replications, base 3f6eb5f
+    .venv/bin/python bench/twin_logs_bench.py                          # all five logs, 3 replications, base 9d4b04f
     .venv/bin/python bench/twin_logs_bench.py --logs receipt_wabo --replications 1
     .venv/bin/python bench/twin_logs_bench.py --no-base                # the current code only
 
@@ -205,7 +205,7 @@ def main() -> None:
     """Run the bench: per log a subprocess for now and one for base, then the tables, the summary and the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--logs", default=",".join(LOGS), help=f"comma-separated subset of {', '.join(LOGS)}")
-    parser.add_argument("--base", default="3f6eb5f", help="the git commit to compare with")
+    parser.add_argument("--base", default="9d4b04f", help="the git commit to compare with")
     parser.add_argument("--no-base", action="store_true", help="run the current code only")
     parser.add_argument("--replications", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)

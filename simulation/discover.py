@@ -783,9 +783,9 @@ class _Discovery:
                 week, in_role = shared[account]["week"], shared[account]["roles"].get(grp, 0.0)
                 behind = max(1, math.ceil(in_role / PERSON_WEEK_HOURS))
                 headcount += behind - 1
-                people = "person" if behind == 1 else "people"
+                who = "person" if behind == 1 else "people"
                 note += (f"; {account} is an account shared by several people (work recorded in {week:.0f} hours "
-                         f"of its busy weeks, more than one person works): it counts as {behind} {people}, the "
+                         f"of its busy weeks, more than one person works): it counts as {behind} {who}, the "
                          f"fewest who work its {in_role:.0f} hours a week in this role at {PERSON_WEEK_HOURS} each")
             rates = self.kpi_config.rate_per_role_hour
             cost = float(rates.get(grp, rates.get(self.split_from.get(grp, grp), 0.0)))

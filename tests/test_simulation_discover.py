@@ -467,6 +467,10 @@ def _desk_log(folder: Path, account: str | None, seed: int = 8, weeks: int = 12,
         free = start + duration
         handled.append({"case_id": r["case_id"], "activity": "Handle", "start_time": None, "end_time": free,
                         "resource": account or shift, "role": "clerk"})
+        # A reviewer signs off some of the early shift's cases: a role of one person beside the account's.
+        if rng.random() < 0.3 and shift == "Ida":
+            handled.append({"case_id": r["case_id"], "activity": "Review", "start_time": None,
+                            "end_time": free + timedelta(minutes=30), "resource": "Kim", "role": "reviewer"})
     events = pd.DataFrame(rows + handled)
     cases = pd.DataFrame({"case_id": sorted(events.case_id.unique()), "amount": 100.0, "site": "North",
                           "attributes": "{}"})
@@ -480,6 +484,7 @@ def test_an_account_shared_by_several_people_counts_as_several(tmp_path: Path):
     assert shared.headcount == 2 and shared.people == ["Front desk"]
     note = model.notes["role clerk"]
     assert "Front desk is an account shared by several people" in note and "counts as 2 people" in note
+    assert model.role("reviewer").headcount == 1 and "shared" not in model.notes["role reviewer"]
     # Under their own names they are two people of 40 hours a week: nobody's account is shared.
     named = discover(_desk_log(tmp_path, None), "desk")
     assert named.role("clerk").headcount == 2 and sorted(named.role("clerk").people) == ["Ida", "Jan"]
