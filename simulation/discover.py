@@ -14,6 +14,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -260,6 +261,14 @@ def learn_threshold(amount: np.ndarray, target: np.ndarray) -> dict | None:
             "baseline": float(baseline), "cases_true": int(y.sum()), "n": n}
 
 
+@dataclass
+class SharedAccount:
+    """An account several people record their work under (hours in which it recorded work, in its busy weeks)."""
+
+    week: float
+    roles: dict[str, float] = field(default_factory=dict)  # the same, per role
+
+
 class _Discovery:
     def __init__(self, con: duckdb.DuckDBPyConnection, process: str, timezone: str | None, filters: Filters,
                  start_estimation: StartEstimation, progress: Progress) -> None:
@@ -270,6 +279,7 @@ class _Discovery:
         self.notes: dict[str, str] = {}
         tag = uuid.uuid4().hex[:12]
         self.ev, self.cs, self.wt = f"_disc_ev_{tag}", f"_disc_cs_{tag}", f"_disc_wait_{tag}"
+        self.ph = f"_disc_hours_{tag}"
         kcfg = kpi_config(process)
         self.kpi_config = kcfg
         self.systems = sorted(kcfg.system_resources)
@@ -288,7 +298,7 @@ class _Discovery:
         try:
             return self._run()
         finally:
-            for t in (self.ev, self.cs, self.wt):
+            for t in (self.ev, self.cs, self.wt, self.ph):
                 self.con.execute(f"DROP TABLE IF EXISTS {t}").fetchall()
 
     def _run(self) -> Model:
@@ -739,11 +749,11 @@ class _Discovery:
             FROM {self.ev} WHERE NOT sys AND grp IS NOT NULL AND resource IS NOT NULL
             GROUP BY ALL ORDER BY grp, resource
         """, {"since": window_start})
+        self._person_hours()
         hours = _run(self.con, f"""
-            WITH {self._person_hours_sql()}
-            SELECT grp, isodow(day) - 1 AS dow, h, count(*) AS n FROM h
+            SELECT grp, isodow(day) - 1 AS dow, h, count(*) AS n FROM {self.ph}
             GROUP BY ALL ORDER BY grp, dow, h
-        """, {"tz": self.tz, "open_s": OPEN_WORK_H * 3600})
+        """)
         shared = self._shared_accounts()
         self.work_hours: dict[str, dict[int, list[int]]] = {}
         roles: list[Role] = []
@@ -780,7 +790,7 @@ class _Discovery:
                 note += f"; absent on about {absence:.0%} of their working days"
             headcount = len(staff)
             for account in sorted(set(staff.resource) & set(shared)):
-                week, in_role = shared[account]["week"], shared[account]["roles"].get(grp, 0.0)
+                week, in_role = shared[account].week, shared[account].roles.get(grp, 0.0)
                 behind = max(1, math.ceil(in_role / PERSON_WEEK_HOURS))
                 headcount += behind - 1
                 who = "person" if behind == 1 else "people"
@@ -813,15 +823,15 @@ class _Discovery:
             f"{PERSON_WEEK_HOURS} hours each; hourly cost 0 unless configured — set it for cost results.")
         return roles, calendars
 
-    def _person_hours_sql(self) -> str:
-        """Return the CTE h: one row per role, person, local day and hour in which they worked (parameters tz and
-        open_s)."""
+    def _person_hours(self) -> None:
+        """Create the table self.ph: one row per role, person, local day and hour in which they worked."""
         # Person-hours, not events: a person counts as working in an hour of a local day when they started or
         # ended work in it (not the end of work open over OPEN_WORK_H), or in an hour between two such moments at
         # most 3 hours apart (idle between two pieces of work, but present; a split shift's long break stays a
         # break). A batch recorded once per case is one hour of one person.
-        return f"""
-            t AS (
+        self.con.execute(f"""
+            CREATE TEMP TABLE {self.ph} AS
+            WITH t AS (
                 SELECT grp, resource, timezone($tz, end_time) AS t FROM {self.ev}
                 WHERE NOT sys AND grp IS NOT NULL
                       AND (start_time IS NULL OR epoch(end_time - start_time) <= $open_s)
@@ -830,30 +840,29 @@ class _Discovery:
                 WHERE NOT sys AND grp IS NOT NULL AND start_time IS NOT NULL),
             p AS (SELECT grp, resource, t::DATE AS day, hour(t) AS h,
                          lag(hour(t)) OVER (PARTITION BY grp, resource, t::DATE ORDER BY t) AS prev_h
-                  FROM t),
-            h AS (SELECT DISTINCT grp, resource, day,
-                         unnest(CASE WHEN h - prev_h <= 3 THEN range(prev_h, h + 1) ELSE [h] END) AS h FROM p)"""
+                  FROM t)
+            SELECT DISTINCT grp, resource, day,
+                   unnest(CASE WHEN h - prev_h <= 3 THEN range(prev_h, h + 1) ELSE [h] END) AS h FROM p
+        """, {"tz": self.tz, "open_s": OPEN_WORK_H * 3600}).fetchall()
 
-    def _shared_accounts(self) -> dict[str, dict]:
-        """Return the accounts that stand for several people: {resource: {"week": the hours a week it works in its
-        busy weeks, "roles": {role: the same in that role}}}."""
+    def _shared_accounts(self) -> dict[str, SharedAccount]:
+        """Return the accounts that stand for several people, by name."""
         # One person does not record work in more than SHARED_WEEK_HOURS hours of a week, week after week: an
         # account that does (bpic2020's "STAFF MEMBER" does every step of six roles) is several people's. Its
         # busy weeks (the 90th percentile) tell the fewest people it takes; the quiet ones say nothing.
         df = _run(self.con, f"""
-            WITH {self._person_hours_sql()},
-            per_role AS (SELECT grp, resource, date_trunc('week', day) AS week, count(*) AS n FROM h GROUP BY ALL),
+            WITH per_role AS (SELECT grp, resource, date_trunc('week', day) AS week, count(*) AS n FROM {self.ph}
+                              GROUP BY ALL),
             whole AS (SELECT resource, date_trunc('week', day) AS week, count(DISTINCT (day, h)) AS n
-                      FROM h WHERE resource IS NOT NULL GROUP BY ALL),
+                      FROM {self.ph} WHERE resource IS NOT NULL GROUP BY ALL),
             busy AS (SELECT resource, quantile_cont(n, 0.9) AS week FROM whole GROUP BY resource
                      HAVING count(*) >= $weeks AND quantile_cont(n, 0.9) > $limit)
             SELECT b.resource, b.week, r.grp, quantile_cont(r.n, 0.9) AS in_role
             FROM busy b JOIN per_role r USING (resource) GROUP BY ALL ORDER BY ALL
-        """, {"tz": self.tz, "open_s": OPEN_WORK_H * 3600, "weeks": SHARED_MIN_WEEKS, "limit": SHARED_WEEK_HOURS})
-        out: dict[str, dict] = {}
+        """, {"weeks": SHARED_MIN_WEEKS, "limit": SHARED_WEEK_HOURS})
+        out: dict[str, SharedAccount] = {}
         for row in df.itertuples():
-            found = out.setdefault(str(row.resource), {"week": float(row.week), "roles": {}})
-            found["roles"][str(row.grp)] = float(row.in_role)
+            out.setdefault(str(row.resource), SharedAccount(float(row.week))).roles[str(row.grp)] = float(row.in_role)
         return out
 
     def _system_calendars(self) -> list[Calendar]:
