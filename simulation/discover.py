@@ -262,7 +262,7 @@ def learn_threshold(amount: np.ndarray, target: np.ndarray) -> dict | None:
 
 
 @dataclass
-class SharedAccount:
+class _SharedAccount:
     """An account several people record their work under (hours in which it recorded work, in its busy weeks)."""
 
     week: float
@@ -845,7 +845,7 @@ class _Discovery:
                    unnest(CASE WHEN h - prev_h <= 3 THEN range(prev_h, h + 1) ELSE [h] END) AS h FROM p
         """, {"tz": self.tz, "open_s": OPEN_WORK_H * 3600}).fetchall()
 
-    def _shared_accounts(self) -> dict[str, SharedAccount]:
+    def _shared_accounts(self) -> dict[str, _SharedAccount]:
         """Return the accounts that stand for several people, by name."""
         # One person does not record work in more than SHARED_WEEK_HOURS hours of a week, week after week: an
         # account that does (bpic2020's "STAFF MEMBER" does every step of six roles) is several people's. Its
@@ -860,9 +860,9 @@ class _Discovery:
             SELECT b.resource, b.week, r.grp, quantile_cont(r.n, 0.9) AS in_role
             FROM busy b JOIN per_role r USING (resource) GROUP BY ALL ORDER BY ALL
         """, {"weeks": SHARED_MIN_WEEKS, "limit": SHARED_WEEK_HOURS})
-        out: dict[str, SharedAccount] = {}
+        out: dict[str, _SharedAccount] = {}
         for row in df.itertuples():
-            out.setdefault(str(row.resource), SharedAccount(float(row.week))).roles[str(row.grp)] = float(row.in_role)
+            out.setdefault(str(row.resource), _SharedAccount(float(row.week))).roles[str(row.grp)] = float(row.in_role)
         return out
 
     def _system_calendars(self) -> list[Calendar]:
