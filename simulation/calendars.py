@@ -352,6 +352,27 @@ class PersonTime:
                         return max(start, t), end
         return inf, inf
 
+    def add_working(self, t: float, seconds: float) -> float:
+        """Return the moment (seconds) when `seconds` of the person's working time have passed after `t`: their
+        calendar's working time without their absence days (inf when none is ahead)."""
+        end = self.working.add_working(t, seconds)
+        if not self.absent or end == inf:
+            return end
+        day, last = self.working._day(t)[0], self.working._day(end)[0]
+        # Work carried over to the next shift waits for the person's return: an absence day in between is not
+        # working time. Most work ends the day it starts, and then the calendar's sum is already the answer.
+        if not any(day + timedelta(days=k) in self.absent for k in range(1, (last - day).days + 1)):
+            return end
+        left = seconds
+        while True:
+            start, stop = self.next_shift(t)
+            if start == inf:
+                return inf
+            if stop - start >= left:
+                return start + left
+            left -= stop - start
+            t = stop
+
 
 # splitmix64's increment and finaliser constants: each (person, date) counter is hashed into 64 random bits.
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)

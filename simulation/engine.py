@@ -3,8 +3,10 @@ canonical event schema, and KPIs over them.
 
 Time is a float number of **seconds** since `Model.start` (UTC). People pull work (see _Pool):
 each role has one first-come-first-served queue; a person takes the oldest task whenever they are on shift and
-not absent, and a task once started runs to its end even past the end of the shift (overtime) — work is never
-paused overnight. Activities without a role, or marked automated, are done by a system at once (no queue).
+not absent, and a task once started runs to its end even past the end of the shift (overtime), unless its
+duration counts working time (`Activity.duration_in_working_time`): then work left at the end of a shift goes on at
+the person's next one, after their absence days. Activities without a role, or marked automated, are done by a
+system at once (no queue).
 
 Randomness is split so that scenarios are compared on common random numbers: the arrivals and the attributes
 of the cases come from one stream that depends only on (seed, replication); every case then draws its routing
@@ -627,9 +629,9 @@ class _Worker:
         self.task = task
         end = now + task.duration
         if task.in_working_time and task.duration > 0:
-            # Work measured in working time left at the end of a shift goes on at the next one (a calendar with no
-            # working time ahead leaves it in wall-clock time).
-            carried = self.time.working.add_working(now, task.duration)
+            # Work measured in working time left at the end of a shift goes on at the person's next one, after any
+            # absence days (a calendar with no working time ahead leaves it in wall-clock time).
+            carried = self.time.add_working(now, task.duration)
             if carried < inf:
                 end = carried
         heappush(env._queue, (end, NORMAL, next(env._eid), _Call([self.finish])))

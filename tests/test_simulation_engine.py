@@ -274,6 +274,32 @@ def test_work_counted_in_working_time_goes_on_at_the_next_shift():
     assert (wall["end_time"].dt.tz_convert("Europe/Amsterdam").dt.hour >= 17).any()
 
 
+def test_work_carried_over_waits_for_the_person_to_come_back_from_an_absence():
+    serve = Activity(name="Serve", role="clerk", duration=fixed(4 * HOUR), duration_in_working_time=True)
+    m = model(activities=[serve], decisions=chain("Serve"), arrivals=Arrivals(cases_per_week=40), horizon_days=60,
+              roles=[Role(name="clerk", headcount=3, calendar="office", absence_share=0.3)])
+    run = simulate(m, seed=4)
+    tz = "Europe/Amsterdam"
+    carried_over_absence = 0
+    for row in run.events.itertuples():
+        absent = absence_days(0.3, date(2024, 12, 1), date(2025, 6, 1), 4, 0, row.resource)
+        start, end = row.start_time.tz_convert(tz), row.end_time.tz_convert(tz)
+        # The person's working seconds from start to end, counted day by day: office hours, not on absence days.
+        worked = 0.0
+        day = start.normalize()
+        while day <= end:
+            if day.weekday() < 5 and day.date() not in absent:
+                lo, hi = max(start, day + pd.Timedelta(hours=8)), min(end, day + pd.Timedelta(hours=17))
+                worked += max((hi - lo).total_seconds(), 0.0)
+            elif start < day < end and day.weekday() < 5:  # a working day the person was absent
+                carried_over_absence += 1
+            day = (day + pd.Timedelta(days=1)).normalize()
+        assert worked == pytest.approx(4 * HOUR, abs=1e-3), row
+        assert end.date() not in absent and start.date() not in absent
+    assert len(run.events) > 200
+    assert carried_over_absence >= 20, "some work left at a shift's end waited over an absence day"
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Design changes
 
