@@ -103,7 +103,8 @@ KPI_DEFINITIONS: dict[str, str] = {
                           "the end of the case's previous event (or the arrival), never negative.",
     "sla_adherence": "Share of the completed cases with an SLA target (Model.sla) whose cycle time is within it.",
     "cost_per_case": "Mean over the cases of processing hours of their manual events times the hourly cost of the "
-                     "role that did them (simulated work time, not the standard minutes mining/kpis.py assumes).",
+                     "role that did them (simulated work time, not the standard minutes mining/kpis.py assumes; a "
+                     "step done at the arrival counts its mean processing time).",
     "approval_turnaround_median_h": "Events whose activity starts with 'Approve': hours from the end of the "
                                     "case's previous event (when the approval became ready) to the approval's "
                                     "end, as in mining/kpis.py; median.",
@@ -1235,9 +1236,10 @@ def kpis(run: SimulationRun, model: Model | None = None) -> dict[str, float | in
     span = position.groupby([ev["case_id"], ev["activity"]]).agg(["min", "max", "count"])
     reworked = (span["max"] - span["min"] + 1 > span["count"]).groupby(level=0).any().reindex(ids, fill_value=False)
     hours = (ev["end_time"] - ev["start_time"]).dt.total_seconds() / 3600
+    arrival = cases.set_index("case_id")["arrival"]
+    hours = hours.add(_opening_work_h(run.model, ev, position, arrival), fill_value=0.0)
     cost = (hours * ev["role"].map(cost_of).fillna(0.0)).where(manual, 0.0).groupby(ev["case_id"]).sum()
     cost = cost.reindex(ids, fill_value=0.0)
-    arrival = cases.set_index("case_id")["arrival"]
     previous = by_case["end_time"].shift(1).fillna(ev["case_id"].map(arrival))
     waiting = ((ev["start_time"] - previous).dt.total_seconds().clip(lower=0) / 3600).groupby(ev["case_id"]).sum()
     waiting = waiting.reindex(ids, fill_value=0.0)
@@ -1270,6 +1272,24 @@ def kpis(run: SimulationRun, model: Model | None = None) -> dict[str, float | in
         "approval_turnaround_median_h": stat(turnaround, "median"),
         "approval_turnaround_mean_h": stat(turnaround, "mean"),
     }
+
+
+def _opening_work_h(model: Model, ev: pd.DataFrame, position: pd.Series, arrival: pd.Series) -> pd.Series:
+    """Return, for the events of steps done at the arrival (`Activity.at_arrival`), the mean hours of their work."""
+    # The twin records such a step at the arrival, taking no time (the log read the arrival from its end), but a
+    # person did its work before: the cost counts it at the step's mean processing time for that person's role.
+    opening = {a.name: a for a in model.activities if a.at_arrival}
+    if not opening:
+        return pd.Series(0.0, index=ev.index)
+    at = ((position == 0) & ev["activity"].isin(opening) & (ev["start_time"] == ev["end_time"])
+          & (ev["end_time"] == ev["case_id"].map(arrival)))
+    means: dict[tuple[str, str], float] = {}
+    for key in ev.loc[at, ["activity", "role"]].drop_duplicates().itertuples(index=False, name=None):
+        activity = opening[key[0]]
+        duration = (activity.duration_by_role or {}).get(key[1], activity.duration)
+        means[key] = duration.mean_value() / 3600
+    work = [means[key] for key in ev.loc[at, ["activity", "role"]].itertuples(index=False, name=None)]
+    return pd.Series(work, index=ev.index[at], dtype=float).reindex(ev.index, fill_value=0.0)
 
 
 def _sla(model: Model, cases: pd.DataFrame, cycle: pd.Series) -> float | None:

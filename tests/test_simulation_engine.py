@@ -247,6 +247,10 @@ def test_a_step_done_at_the_arrival_neither_queues_nor_takes_time_but_its_later_
     later = ev[(ev["activity"] == "Register") & ~ev.index.isin(first.index)]
     assert len(later) > 50 and (hours(later["end_time"] - later["start_time"]) == 1).all()
     assert kpis(run)["manual_touches_per_case"] == pytest.approx(len(ev) / len(run.cases))
+    # The opening step's work was done before the arrival: it costs its processing time like any other visit.
+    visits = ev["activity"].value_counts()
+    assert kpis(run)["cost_per_case"] == pytest.approx((40 * visits["Register"] + 90 * visits["Check"] / 60)
+                                                       / len(run.cases))
     queued = simulate(m.model_copy(update={"activities": [register.model_copy(update={"at_arrival": False}),
                                                           m.activities[1]]}), seed=1)
     opened = queued.events.merge(queued.cases[["case_id", "arrival"]]).groupby("case_id").head(1)
