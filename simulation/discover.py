@@ -797,8 +797,10 @@ class _Discovery:
                 note += (f"; {account} is an account shared by several people (work recorded in {week:.0f} hours "
                          f"of its busy weeks, more than one person works): it counts as {behind} {who}, the "
                          f"fewest who work its {in_role:.0f} hours a week in this role at {PERSON_WEEK_HOURS} each")
+            # The rate the mining KPIs charge for the role's work, so that the twin's cost per case and the log's
+            # are of one cost model: the role's configured rate, else the configuration's default.
             rates = self.kpi_config.rate_per_role_hour
-            cost = float(rates.get(grp, rates.get(self.split_from.get(grp, grp), 0.0)))
+            cost = float(rates.get(grp, rates.get(self.split_from.get(grp, grp), self.kpi_config.default_rate)))
             roles.append(Role(name=str(grp), headcount=headcount, calendar=cal_name, hourly_cost=cost,
                               absence_share=absence or 0.0, people=[str(r) for r in staff.resource]))
             self.notes[f"role {grp}"] = note
@@ -820,7 +822,9 @@ class _Discovery:
             "as absence, so roles with less work per day get 0); an account that records work in more than "
             f"{SHARED_WEEK_HOURS} hours a week in its busy weeks (the 90th percentile, over {SHARED_MIN_WEEKS} weeks "
             "or more) stands for several people, as many in a role as work its busy weeks' hours there at "
-            f"{PERSON_WEEK_HOURS} hours each; hourly cost 0 unless configured — set it for cost results.")
+            f"{PERSON_WEEK_HOURS} hours each; hourly cost = the KPI configuration's rate for the role, else its "
+            f"default rate ({self.kpi_config.default_rate:g} per hour), as the mining KPIs charge it: edit it "
+            "for real costs.")
         return roles, calendars
 
     def _person_hours(self) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from ingest import connect
+from mining.kpis import default_config
 from simulation import END, START, Model
 from simulation.discover import discover, learn_threshold, round_probabilities, round_threshold, shifts_from_hours
 from simulation.fitting import fit_distribution
@@ -335,6 +336,9 @@ def test_demo_supplier_invoices(demo_org):
     heads = next(c for c in model.calendars if c.name == surgery.calendar)
     assert {(s.start, s.end) for s in heads.shifts} == {("08:00", "09:00"), ("16:00", "17:00")}
     assert Model.from_yaml(model.to_yaml()) == model
+    # No role rates are configured for the demo: every role costs the KPI configuration's default rate, as the
+    # mining KPIs charge it, so that the twin's cost per case is not zero.
+    assert {r.hourly_cost for r in model.roles} == {default_config("supplier_invoices").default_rate} != {0.0}
     # Service requests carry a priority: the SLA targets come from the KPI configuration.
     service = discover(path, "service_requests", timezone=manifest["period"]["timezone"])
     assert service.sla is not None and service.sla.attribute == "priority" and service.sla.targets_h["P1"] == 4.0
