@@ -69,6 +69,9 @@ def test_page_shows_the_discovered_as_is(lab: AppTest) -> None:
     assert int(metrics["Activities"]) >= 3
     roles = next(f.value for f in lab.dataframe if "headcount" in f.value.columns)
     assert ROLE in set(roles["role"]) and (roles["headcount"] > 0).all()
+    # No rates configured: every role costs the default rate, and the page says that it is not a real wage.
+    assert (roles["hourly cost"] == 50).all()
+    assert "Every role costs the default rate of 50.00 per hour" in texts(lab.caption)
     assert "You can still run the as-is alone" in texts(lab.info)
     assert [e for e in lab.get("download_button")], "model YAML download missing"
 

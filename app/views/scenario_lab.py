@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from app import state
+from mining.kpis import default_config
 from simulation.discover import discover
 from simulation.engine import KPI_DEFINITIONS, apply
 from simulation.experiments import (
@@ -204,6 +205,11 @@ else:
         "hourly cost": st.column_config.NumberColumn(format="%.2f"),
         "absent": st.column_config.NumberColumn("absent", format="percent",
                                                 help="Share of working days a person is absent.")})
+    default_rate = default_config(chosen).default_rate
+    if all(r.hourly_cost == default_rate for r in model.roles):
+        st.caption(f"Every role costs the default rate of {default_rate:,.2f} per hour (as the KPIs page charges), "
+                   "not real wages: cost per case compares the scenarios, its level is only as real as the rates. "
+                   "Set them in the model (download it below, edit the roles' hourly_cost, upload it above).")
 # A role with a processing time of its own (discovery found it works at another speed) gets a bar of its own.
 work = pd.DataFrame([{"role": "its other roles" if a.role in (a.duration_by_role or {}) else a.role,
                       "activity": a.name, "minutes": a.duration.mean_value() / 60} for a in manual]
