@@ -361,7 +361,7 @@ class PersonTime:
         day, last = self.working._day(t)[0], self.working._day(end)[0]
         # Work carried over to the next shift waits for the person's return: an absence day in between is not
         # working time. Most work ends the day it starts, and then the calendar's sum is already the answer.
-        if not any(day + timedelta(days=k) in self.absent for k in range(1, (last - day).days + 1)):
+        if not any(day + timedelta(days=k) in self.absent for k in range((last - day).days + 1)):
             return end
         left = seconds
         while True:
