@@ -1283,12 +1283,9 @@ def _opening_work_h(model: Model, ev: pd.DataFrame, position: pd.Series, arrival
         return pd.Series(0.0, index=ev.index)
     at = ((position == 0) & ev["activity"].isin(opening) & (ev["start_time"] == ev["end_time"])
           & (ev["end_time"] == ev["case_id"].map(arrival)))
-    means: dict[tuple[str, str], float] = {}
-    for key in ev.loc[at, ["activity", "role"]].drop_duplicates().itertuples(index=False, name=None):
-        activity = opening[key[0]]
-        duration = (activity.duration_by_role or {}).get(key[1], activity.duration)
-        means[key] = duration.mean_value() / 3600
-    work = [means[key] for key in ev.loc[at, ["activity", "role"]].itertuples(index=False, name=None)]
+    pairs = list(ev.loc[at, ["activity", "role"]].itertuples(index=False, name=None))
+    means = {(a, r): opening[a].duration_for(r).mean_value() / 3600 for a, r in set(pairs)}
+    work = [means[pair] for pair in pairs]
     return pd.Series(work, index=ev.index[at], dtype=float).reindex(ev.index, fill_value=0.0)
 
 
