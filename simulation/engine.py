@@ -76,8 +76,9 @@ EXCEPTION_PREFIX = "Handle exception: "
 APPROVAL_PREFIX = "Approve"
 EVENT_COLUMNS = ["case_id", "activity", "start_time", "end_time", "resource", "role", "site", "amount",
                  "attributes", "kind"]
-# Event kinds: manual work, system steps, and the policy events the KPIs count.
-MANUAL_KINDS = ("manual", "exception", "review", "rework")
+# Event kinds: manual work, system steps, and the policy events the KPIs count. "opening": a step done at the
+# arrival (Activity.at_arrival), manual work recorded without duration.
+MANUAL_KINDS = ("manual", "opening", "exception", "review", "rework")
 EXCEPTION_KINDS = ("exception", "dead_letter")
 _DAY = 86400.0
 _SEARCH_SHIFTS = 2000  # working intervals to look through for one at which a free person is at work
@@ -955,7 +956,7 @@ class _Simulation:
             # The arrival is when this step was done (read from its end): it neither queues nor takes time. The
             # case's index picks the person, so no draw shifts the case's random stream.
             names = self.names[role]
-            self.record(case, name, env._now, env._now, names[case.index % len(names)], role, attributes, "manual")
+            self.record(case, name, env._now, env._now, names[case.index % len(names)], role, attributes, "opening")
             return True
         yield self.manual(case, name, role, duration, attributes, "manual", plan.duration_in_working_time)
         return True
@@ -1236,8 +1237,8 @@ def kpis(run: SimulationRun, model: Model | None = None) -> dict[str, float | in
     span = position.groupby([ev["case_id"], ev["activity"]]).agg(["min", "max", "count"])
     reworked = (span["max"] - span["min"] + 1 > span["count"]).groupby(level=0).any().reindex(ids, fill_value=False)
     hours = (ev["end_time"] - ev["start_time"]).dt.total_seconds() / 3600
+    hours = hours.add(_opening_work_h(run.model, ev), fill_value=0.0)
     arrival = cases.set_index("case_id")["arrival"]
-    hours = hours.add(_opening_work_h(run.model, ev, position, arrival), fill_value=0.0)
     cost = (hours * ev["role"].map(cost_of).fillna(0.0)).where(manual, 0.0).groupby(ev["case_id"]).sum()
     cost = cost.reindex(ids, fill_value=0.0)
     previous = by_case["end_time"].shift(1).fillna(ev["case_id"].map(arrival))
@@ -1274,17 +1275,13 @@ def kpis(run: SimulationRun, model: Model | None = None) -> dict[str, float | in
     }
 
 
-def _opening_work_h(model: Model, ev: pd.DataFrame, position: pd.Series, arrival: pd.Series) -> pd.Series:
-    """Return, for the events of steps done at the arrival (`Activity.at_arrival`), the mean hours of their work."""
+def _opening_work_h(model: Model, ev: pd.DataFrame) -> pd.Series:
+    """Return, for the events of steps done at the arrival (kind "opening"), the mean hours of their work."""
     # The twin records such a step at the arrival, taking no time (the log read the arrival from its end), but a
     # person did its work before: the cost counts it at the step's mean processing time for that person's role.
-    opening = {a.name: a for a in model.activities if a.at_arrival}
-    if not opening:
-        return pd.Series(0.0, index=ev.index)
-    at = ((position == 0) & ev["activity"].isin(opening) & (ev["start_time"] == ev["end_time"])
-          & (ev["end_time"] == ev["case_id"].map(arrival)))
+    at = ev["kind"] == "opening"
     pairs = list(ev.loc[at, ["activity", "role"]].itertuples(index=False, name=None))
-    means = {(a, r): opening[a].duration_for(r).mean_value() / 3600 for a, r in set(pairs)}
+    means = {(a, r): model.activity(a).duration_for(r).mean_value() / 3600 for a, r in set(pairs)}
     work = [means[pair] for pair in pairs]
     return pd.Series(work, index=ev.index[at], dtype=float).reindex(ev.index, fill_value=0.0)
 

@@ -243,7 +243,7 @@ def test_a_step_done_at_the_arrival_neither_queues_nor_takes_time_but_its_later_
     first = ev.groupby("case_id").head(1)
     assert (first["activity"] == "Register").all() and len(first) > 500
     assert (first["start_time"] == first["arrival"]).all() and (first["end_time"] == first["arrival"]).all()
-    assert (first["resource"] == "clerk 1").all() and (first["kind"] == "manual").all()
+    assert (first["resource"] == "clerk 1").all() and (first["kind"] == "opening").all()
     later = ev[(ev["activity"] == "Register") & ~ev.index.isin(first.index)]
     assert len(later) > 50 and (hours(later["end_time"] - later["start_time"]) == 1).all()
     assert kpis(run)["manual_touches_per_case"] == pytest.approx(len(ev) / len(run.cases))
