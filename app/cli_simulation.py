@@ -1,6 +1,7 @@
 """The simulation commands of the `twinflow` CLI: `simulate` runs a model's as-is and scenarios for a number of
 replications (on a local process pool, or on a Dask cluster) and prints KPIs with 95% confidence intervals and
-the paired differences against the as-is.
+the paired differences against the as-is; `scenarios` and `results` list (and export or show) what is kept in
+the workspace, so a scenario built in the Scenario lab can be run at scale here and its result opened there.
 
 app/cli.py registers them; they call simulation/ only.
 """
@@ -19,8 +20,9 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.cli_mining import Format, Output, WorkspaceOpt, emit, err, out
-from simulation.experiments import Experiment, ExperimentResult, run_experiment, save_result
+from simulation.experiments import Experiment, ExperimentResult, run_experiment
 from simulation.spec import Model, Scenario
+from simulation.store import list_results, list_scenarios, load_result, load_scenario, save_result
 
 
 def _fail(message: str) -> None:
@@ -52,6 +54,43 @@ def _tables(result: ExperimentResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     return summary, diff
 
 
+def _print_result(result: ExperimentResult, output: Output) -> None:
+    """Print the executive summary, the KPIs with their 95% CIs and the paired differences."""
+    summary, diff = _tables(result)
+    if output is Output.json:
+        print(json.dumps({"executive_summary": result.executive_summary(), "summary": _records(summary),
+                          "differences": _records(diff), "wall_time_s": result.wall_time_s}, indent=1,
+                         default=str))
+    elif output is Output.csv:
+        emit(pd.concat([summary.assign(table="summary"), diff.assign(table="difference")], ignore_index=True)
+             [["table", *dict.fromkeys([*summary.columns, *diff.columns])]], output)
+    else:
+        e = result.experiment
+        out.print(result.executive_summary(), highlight=False)
+        emit(summary, output, title=f"{e.model.name}: KPIs, mean and 95% CI over {e.replications} replications")
+        if len(diff):
+            emit(diff, output, title="Paired differences against the as-is (scenario − as-is, 95% CI)")
+
+
+def _existing(workspace: Path | None) -> Path:
+    """Return the workspace path, or exit with a one-line error when there is no workspace there."""
+    from ingest import workspace_path
+
+    path = workspace_path(workspace)
+    if not path.exists():
+        _fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
+    return path
+
+
+def _stored(workspace: Path | None, name: str, process: str) -> Scenario:
+    """Return the scenario kept in the workspace under `name` for `process`, or exit with a one-line error."""
+    try:
+        return load_scenario(_existing(workspace), name, process)
+    except KeyError as exc:
+        _fail(f"{exc.args[0]} (see `twinflow scenarios`)")
+    raise AssertionError("unreachable")  # _fail exits
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
             for row in df.to_dict("records")]
@@ -66,6 +105,9 @@ def simulate_command(
     replications: Annotated[int, typer.Option(help="Replications per scenario.", min=1)] = 10,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same numbers.")] = 0,
     warmup_days: Annotated[float | None, typer.Option(help="Override the model's warm-up (days).", min=0)] = None,
+    stored: Annotated[list[str] | None, typer.Option(
+        "--stored", help="A scenario kept in the workspace (saved in the Scenario lab for the model's process), by "
+                         "name (repeatable); see `twinflow scenarios`.")] = None,
     dask: Annotated[str | None, typer.Option(
         "--dask", help="Run on the Dask scheduler at this address (tcp://host:port) instead of local processes.")]
     = None,
@@ -77,6 +119,7 @@ def simulate_command(
     """Simulate a model's as-is and scenarios: KPIs with 95% confidence intervals and paired differences."""
     base = _read(Model, model)
     scenarios = [_read(Scenario, path) for path in scenario or []]
+    scenarios += [_stored(workspace, name, base.process) for name in stored or []]
     try:
         experiment = Experiment(model=base, scenarios=scenarios, replications=replications, seed=seed,
                                 warmup_days=warmup_days)
@@ -103,19 +146,8 @@ def simulate_command(
 
         run_id = save_result(workspace_path(workspace), result)
         err.print(f"saved as experiment run {run_id} in {workspace_path(workspace)}", highlight=False)
-    summary, diff = _tables(result)
-    if output is Output.json:
-        print(json.dumps({"executive_summary": result.executive_summary(), "summary": _records(summary),
-                          "differences": _records(diff), "wall_time_s": result.wall_time_s}, indent=1,
-                         default=str))
-    elif output is Output.csv:
-        emit(pd.concat([summary.assign(table="summary"), diff.assign(table="difference")], ignore_index=True)
-             [["table", *dict.fromkeys([*summary.columns, *diff.columns])]], output)
-    else:
-        out.print(result.executive_summary(), highlight=False)
-        emit(summary, output, title=f"{base.name}: KPIs, mean and 95% CI over {replications} replications")
-        if len(diff):
-            emit(diff, output, title="Paired differences against the as-is (scenario − as-is, 95% CI)")
+    _print_result(result, output)
+    if output is Output.table:
         err.print(f"{total} runs in {result.wall_time_s:.1f} s", highlight=False)
 
 
@@ -158,7 +190,63 @@ def discover_command(
                   f"{model.arrivals.cases_per_week:,.1f} cases per week", highlight=False)
 
 
-COMMANDS = {"simulate": simulate_command, "discover": discover_command}
+def scenarios_command(
+    process: Annotated[str | None, typer.Argument(help="Only the scenarios of this process.")] = None,
+    export: Annotated[str | None, typer.Option(
+        "--export", help="Print this scenario as YAML (to edit, or to run with `simulate --scenario`).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the exported YAML here.")] = None,
+    output: Format = Output.table,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List the scenarios kept in the workspace, or export one as YAML."""
+    path = _existing(workspace)
+    if export is None:
+        if out_file is not None:
+            _fail("--out goes with --export NAME")
+        kept = list_scenarios(path, process)
+        if kept.empty and output is Output.table:
+            err.print("No scenarios kept in the workspace" + (f" for process {process}" if process else "")
+                      + ": save one in the Scenario lab.", highlight=False)
+        else:
+            emit(kept, output, title="Scenarios kept in the workspace")
+        return
+    try:
+        scenario = load_scenario(path, export, process)
+    except (KeyError, ValueError) as exc:
+        _fail(str(exc.args[0]))
+    if out_file is None:
+        print(scenario.to_yaml(), end="")
+    else:
+        out_file.write_text(scenario.to_yaml(), encoding="utf-8")
+        err.print(f"wrote {out_file}: scenario {scenario.name!r}, {len(scenario.changes)} changes", highlight=False)
+
+
+def results_command(
+    process: Annotated[str | None, typer.Argument(help="Only the runs of this process.")] = None,
+    show: Annotated[str | None, typer.Option(
+        "--show", help="Print this run's executive summary, KPIs and differences (its id from the list).")] = None,
+    output: Format = Output.table,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List the experiment runs kept in the workspace, newest first, or show one."""
+    path = _existing(workspace)
+    if show is None:
+        runs = list_results(path, process)
+        if runs.empty and output is Output.table:
+            err.print("No experiment runs kept in the workspace" + (f" for process {process}" if process else "")
+                      + ": `twinflow simulate --save` or the Scenario lab's save button keeps one.", highlight=False)
+        else:
+            emit(runs, output, title="Experiment runs kept in the workspace")
+        return
+    try:
+        result = load_result(path, show)
+    except KeyError as exc:
+        _fail(f"{exc.args[0]} (see `twinflow results`)")
+    _print_result(result, output)
+
+
+COMMANDS = {"simulate": simulate_command, "discover": discover_command, "scenarios": scenarios_command,
+            "results": results_command}
 
 
 def register(cli: typer.Typer) -> None:

@@ -11,17 +11,7 @@ log-distance-measures package, which running a model does not need.
 """
 
 from simulation.engine import KPI_DEFINITIONS, SimulationRun, apply, kpis, simulate, write_run
-from simulation.experiments import (
-    Experiment,
-    ExperimentResult,
-    list_results,
-    list_scenarios,
-    load_result,
-    load_scenario,
-    run_experiment,
-    save_result,
-    save_scenario,
-)
+from simulation.experiments import Experiment, ExperimentResult, run_experiment
 from simulation.spec import (
     END,
     SPEC_VERSION,
@@ -39,6 +29,14 @@ from simulation.spec import (
     Scenario,
     Shift,
     SlaTarget,
+)
+from simulation.store import (
+    list_results,
+    list_scenarios,
+    load_result,
+    load_scenario,
+    save_result,
+    save_scenario,
 )
 
 _LAZY = {"discover": "simulation.discover", "validate": "simulation.validation",

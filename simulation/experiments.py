@@ -11,14 +11,11 @@ The seed of a task depends only on (experiment seed, replication), so the number
 or the order tasks finish in, and replication r of every scenario sees the same arriving cases (common random
 numbers, see simulation/engine.py): that is what makes the paired differences against the as-is sharp.
 
-Experiments and scenarios can be kept in the workspace, in tables this module owns (created on first use):
-`scenarios(name, process, yaml, saved_at)` and `experiment_runs(id, process, created_at, experiment_yaml,
-results_json)`.
+simulation/store.py keeps scenarios and results in the workspace.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -27,11 +24,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures import as_completed as cf_as_completed
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import yaml
@@ -441,136 +435,4 @@ def _collect(experiment: Experiment, results: list[dict[str, Any]], wall_time_s:
                      pd.DataFrame(columns=["scenario", "replication", "cycle_time_h"])),
         waiting=pd.DataFrame(wait_rows, columns=["scenario", "replication", "activity", "events", "waiting_h"]),
         wall_time_s=wall_time_s,
-    )
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Keeping scenarios and results in the workspace
-
-# The tables `scenarios` and `experiment_runs` belong to the workspace schema (ingest/migrations.py, version 2).
-Workspace = str | PathLike | duckdb.DuckDBPyConnection | None
-
-
-def _open(workspace: Workspace) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    if isinstance(workspace, duckdb.DuckDBPyConnection):
-        return workspace, False
-    from ingest.workspace import connect
-
-    return connect(workspace), True
-
-
-def _write(workspace: Workspace, statements: list[tuple[str, list[Any]]]) -> None:
-    """Run the statements in one transaction."""
-    con, own = _open(workspace)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for sql, params in statements:
-                con.execute(sql, params)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        if own:
-            con.close()
-
-
-def _read(workspace: Workspace, table: str, sql: str, params: list[Any]) -> pd.DataFrame | None:
-    """Return the query's result, or None when the workspace does not have the table yet."""
-    con, own = _open(workspace)
-    try:
-        known = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                            "AND table_schema = current_schema()", [table]).fetchall()[0][0]
-        return con.execute(sql, params).df() if known else None
-    finally:
-        if own:
-            con.close()
-
-
-def save_scenario(workspace: Workspace, scenario: Scenario, process: str = "") -> Scenario:
-    """Store the scenario under (process, its name), replacing one stored before, and return it."""
-    now = datetime.now(UTC)
-    _write(workspace, [("DELETE FROM scenarios WHERE process = ? AND name = ?", [process, scenario.name]),
-                       ("INSERT INTO scenarios VALUES (?, ?, ?, ?)", [scenario.name, process, scenario.to_yaml(),
-                                                                      now])])
-    return scenario
-
-
-def list_scenarios(workspace: Workspace, process: str | None = None) -> pd.DataFrame:
-    """Return the stored scenarios (name, process, description, changes, saved_at), of one process if given."""
-    where, params = ("WHERE process = ?", [process]) if process is not None else ("", [])
-    df = _read(workspace, "scenarios", f"SELECT name, process, yaml, saved_at FROM scenarios {where} "
-                                       "ORDER BY process, name", params)
-    if df is None or df.empty:
-        return pd.DataFrame(columns=["name", "process", "description", "changes", "saved_at"])
-    parsed = [Scenario.from_yaml(y) for y in df["yaml"]]
-    df["description"] = [s.description for s in parsed]
-    df["changes"] = [len(s.changes) for s in parsed]
-    return df[["name", "process", "description", "changes", "saved_at"]]
-
-
-def load_scenario(workspace: Workspace, name: str, process: str | None = None) -> Scenario:
-    """Return the stored scenario called `name` (of `process`; any process when None and the name is unique)."""
-    where, params = ("AND process = ?", [name, process]) if process is not None else ("", [name])
-    df = _read(workspace, "scenarios", f"SELECT process, yaml FROM scenarios WHERE name = ? {where}", params)
-    if df is None or df.empty:
-        raise KeyError(f"no stored scenario {name!r}" + (f" of process {process!r}" if process is not None else ""))
-    if len(df) > 1:
-        raise ValueError(f"scenario {name!r} is stored for several processes ({', '.join(df['process'])}): "
-                         "name the process")
-    return Scenario.from_yaml(df["yaml"].iloc[0])
-
-
-def _result_json(result: ExperimentResult) -> str:
-    # Floats go out as repr and come back identical, so a loaded result gives the same statistics.
-    return json.dumps({
-        "wall_time_s": result.wall_time_s,
-        "kpis": {c: result.kpis[c].tolist() for c in result.kpis.columns},
-        "cycle_times": {c: result.cycle_times[c].tolist() for c in result.cycle_times.columns},
-        "waiting": {c: result.waiting[c].tolist() for c in result.waiting.columns},
-    }, allow_nan=True)
-
-
-def save_result(workspace: Workspace, result: ExperimentResult) -> str:
-    """Store the experiment and its results and return the id they are stored under."""
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:8]
-    _write(workspace, [("INSERT INTO experiment_runs VALUES (?, ?, ?, ?, ?)",
-                        [run_id, result.experiment.model.process, datetime.now(UTC), result.experiment.to_yaml(),
-                         _result_json(result)])])
-    return run_id
-
-
-def list_results(workspace: Workspace, process: str | None = None) -> pd.DataFrame:
-    """Return the stored experiment runs (id, process, created_at, model, scenarios, replications), newest first."""
-    where, params = ("WHERE process = ?", [process]) if process is not None else ("", [])
-    df = _read(workspace, "experiment_runs", f"SELECT id, process, created_at, experiment_yaml FROM experiment_runs "
-                                             f"{where} ORDER BY created_at DESC, id DESC", params)
-    columns = ["id", "process", "created_at", "model", "scenarios", "replications"]
-    if df is None or df.empty:
-        return pd.DataFrame(columns=columns)
-    parsed = [yaml.safe_load(y) for y in df["experiment_yaml"]]
-    df["model"] = [p["model"]["name"] for p in parsed]
-    df["scenarios"] = [", ".join(s["name"] for s in p.get("scenarios", [])) for p in parsed]
-    df["replications"] = [p.get("replications", 10) for p in parsed]
-    return df[columns]
-
-
-def load_result(workspace: Workspace, run_id: str) -> ExperimentResult:
-    """Return the stored experiment result with this id."""
-    df = _read(workspace, "experiment_runs", "SELECT experiment_yaml, results_json FROM experiment_runs WHERE id = ?",
-               [run_id])
-    if df is None or df.empty:
-        raise KeyError(f"no stored experiment run {run_id!r}")
-    data = json.loads(df["results_json"].iloc[0])
-    cycle = pd.DataFrame(data["cycle_times"], columns=["scenario", "replication", "cycle_time_h"])
-    return ExperimentResult(
-        experiment=Experiment.from_yaml(df["experiment_yaml"].iloc[0]),
-        kpis=pd.DataFrame(data["kpis"], columns=["scenario", "replication", "kpi", "value"]).astype(
-            {"replication": "int64", "value": "float64"}),
-        cycle_times=cycle.astype({"replication": "int64", "cycle_time_h": "float64"}),
-        waiting=pd.DataFrame(data["waiting"], columns=["scenario", "replication", "activity", "events",
-                                                       "waiting_h"]).astype(
-            {"replication": "int64", "events": "int64", "waiting_h": "float64"}),
-        wall_time_s=float(data["wall_time_s"]),
     )

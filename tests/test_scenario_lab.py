@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation.experiments import list_results, load_scenario
 from simulation.spec import Scenario, Staffing
+from simulation.store import list_results, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "app" / "main.py"

@@ -21,13 +21,7 @@ from app import cli_simulation
 from simulation.experiments import (
     Experiment,
     ExperimentResult,
-    list_results,
-    list_scenarios,
-    load_result,
-    load_scenario,
     run_experiment,
-    save_result,
-    save_scenario,
     t_interval,
 )
 from simulation.spec import (
@@ -44,6 +38,14 @@ from simulation.spec import (
     SlaTarget,
     Staffing,
     fixed,
+)
+from simulation.store import (
+    list_results,
+    list_scenarios,
+    load_result,
+    load_scenario,
+    save_result,
+    save_scenario,
 )
 
 
@@ -271,3 +273,42 @@ def test_simulate_command_prints_the_summary_and_the_differences(tmp_path):
     failed = runner.invoke(app, ["simulate", str(model), "--scenario", str(bad)])
     assert failed.exit_code == 1 and "unknown role 'nobody'" in failed.output
     assert len(failed.output.strip().splitlines()) == 1
+
+
+def test_a_scenario_kept_in_the_workspace_runs_from_the_command_line_and_its_result_shows_again(tmp_path):
+    app = typer.Typer()
+    cli_simulation.register(app)
+    runner = CliRunner()
+    ws = tmp_path / "ws.duckdb"
+    model = small_model(days=10).save(tmp_path / "model.yaml")
+    missing = runner.invoke(app, ["scenarios", "--workspace", str(ws)])
+    assert missing.exit_code == 1 and "no workspace at" in missing.output
+    save_scenario(ws, HELP, process="invoices")  # as the Scenario lab keeps it
+    save_scenario(ws, SAME, process="another process")
+    listed = runner.invoke(app, ["scenarios", "invoices", "-o", "json", "--workspace", str(ws)])
+    assert listed.exit_code == 0, listed.output
+    assert [r["name"] for r in json.loads(listed.stdout)] == ["+2 approvers"]
+    exported = runner.invoke(app, ["scenarios", "--export", "+2 approvers", "--workspace", str(ws)])
+    assert exported.exit_code == 0 and Scenario.from_yaml(exported.stdout) == HELP
+
+    run = runner.invoke(app, ["simulate", str(model), "--stored", "+2 approvers", "--replications", "3",
+                              "--workers", "1", "--save", "-o", "json", "--workspace", str(ws)])
+    assert run.exit_code == 0, run.output
+    payload = json.loads(run.stdout)
+    assert {r["scenario"] for r in payload["summary"]} == {"as-is", "+2 approvers"}
+    # A scenario of another process is not taken for this model's.
+    other = runner.invoke(app, ["simulate", str(model), "--stored", "same as today", "--workspace", str(ws)])
+    assert other.exit_code == 1 and "no stored scenario 'same as today' of process 'invoices'" in other.output
+    assert len(other.output.strip().splitlines()) == 1
+
+    runs = runner.invoke(app, ["results", "invoices", "-o", "json", "--workspace", str(ws)])
+    assert runs.exit_code == 0, runs.output
+    [row] = json.loads(runs.stdout)
+    assert row["scenarios"] == "+2 approvers" and row["replications"] == 3
+    shown = runner.invoke(app, ["results", "--show", row["id"], "-o", "json", "--workspace", str(ws)])
+    assert shown.exit_code == 0, shown.output
+    again = json.loads(shown.stdout)
+    assert again["executive_summary"] == payload["executive_summary"]
+    assert again["differences"] == payload["differences"]
+    unknown = runner.invoke(app, ["results", "--show", "nope", "--workspace", str(ws)])
+    assert unknown.exit_code == 1 and "no stored experiment run 'nope'" in unknown.output

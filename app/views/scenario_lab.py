@@ -25,13 +25,7 @@ from simulation.experiments import (
     HEADLINE,
     Experiment,
     ExperimentResult,
-    list_results,
-    list_scenarios,
-    load_result,
-    load_scenario,
     run_experiment,
-    save_result,
-    save_scenario,
 )
 from simulation.spec import (
     END,
@@ -50,6 +44,14 @@ from simulation.spec import (
     Staffing,
     Volume,
     fixed,
+)
+from simulation.store import (
+    list_results,
+    list_scenarios,
+    load_result,
+    load_scenario,
+    save_result,
+    save_scenario,
 )
 
 # Session state: {process: [Scenario]} being edited, {process: ExperimentResult} of the last run, and
