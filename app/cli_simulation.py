@@ -164,7 +164,7 @@ def discover_command(
 ) -> None:
     """Discover a simulation model of the process from the workspace's log and write it as YAML to review."""
     from ingest import workspace_path
-    from simulation.discover import discover
+    from simulation.discovery import discover
 
     if start_estimation not in ("auto", "always", "none"):
         _fail(f"--start-estimation must be auto, always or none, not {start_estimation!r}")

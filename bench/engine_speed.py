@@ -55,7 +55,7 @@ def model_path(log: str, folder: Path) -> Path:
     from bench.measure import quiet
     from ingest import ImportOptions, connect, import_file
     from ingest.demo import LOG_OPTIONS, SHIPPED_LOGS
-    from simulation.discover import discover
+    from simulation.discovery import discover
 
     con = connect(str(folder / f"{log}.duckdb"))
     try:

@@ -6,7 +6,7 @@ What it measures
 
     import      ingest.import_file into a fresh workspace file in a temporary folder, with the demo options of
                 the log (ingest.demo.LOG_OPTIONS); not part of any figure.
-    discovery   simulation.discover.discover on the whole log, and on the training cases (part of the validation:
+    discovery   simulation.discovery.discover on the whole log, and on the training cases (part of the validation:
                 `validate` times it), time.perf_counter.
     simulation  simulation.engine.simulate of the model discovered on the whole log over its own horizon (the
                 observed span of arrivals), one replication in this single process: simulated events per second
@@ -75,7 +75,7 @@ def worker(log: str, replications: int, seed: int) -> dict:
     from measure import import_shipped_log
 
     from ingest import connect
-    from simulation.discover import discover
+    from simulation.discovery import discover
     from simulation.engine import simulate
     from simulation.validation import validate
 

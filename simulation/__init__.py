@@ -6,8 +6,8 @@ events in the canonical schema so every mining view works on them.
     result = simulation.run_experiment(simulation.Experiment(model=model, scenarios=[...]))
     check = simulation.validate("data/workspace.duckdb", "supplier_invoices")     # twin vs the real test period
 
-`discover` and `validate` are imported on first use: they pull in scipy, the mining views and the
-log-distance-measures package, which running a model does not need.
+`discover` (from the package simulation.discovery) and `validate` are imported on first use: they pull in scipy,
+the mining views and the log-distance-measures package, which running a model does not need.
 """
 
 from simulation.engine import KPI_DEFINITIONS, SimulationRun, apply, kpis, simulate, write_run
@@ -39,7 +39,7 @@ from simulation.store import (
     save_scenario,
 )
 
-_LAZY = {"discover": "simulation.discover", "validate": "simulation.validation",
+_LAZY = {"discover": "simulation.discovery", "validate": "simulation.validation",
          "split_by_start": "simulation.validation", "Validation": "simulation.validation",
          "Split": "simulation.validation"}
 

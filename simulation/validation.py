@@ -450,7 +450,7 @@ def _discover_training(con: duckdb.DuckDBPyConnection, process: str, split: Spli
     """Return the model discovered on the split's training cases started in the last `window` days before the cut
     (all of them for None)."""
     from mining.filters import Filters
-    from simulation.discover import discover
+    from simulation.discovery import discover
 
     since = split.cut - timedelta(days=window) if window is not None else None
     filters = Filters(process=process, time_from=since, time_to=split.cut, time_mode="started")

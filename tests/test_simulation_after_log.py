@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ingest import connect
 from simulation import Model
-from simulation.discover import discover
+from simulation.discovery import discover
 from simulation.engine import simulate
 from simulation.spec import Arrivals
 from simulation.validation import drain_days, split_by_start, validate

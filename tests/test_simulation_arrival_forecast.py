@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from ingest import ImportOptions, connect, import_file
-from simulation.discover import LEVEL_FORECASTS, backtest_level_forecasts, discover, forecast_level
+from simulation.discovery import LEVEL_FORECASTS, backtest_level_forecasts, discover, forecast_level
 
 WEEKS = 26
 BEFORE, AFTER = 100.0, 160.0  # cases per week

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from simulation import Model
-from simulation.discover import OPEN_WORK_H, discover
+from simulation.discovery import OPEN_WORK_H, discover
 from simulation.engine import simulate
 from tests.test_simulation_discover import write_workspace
 

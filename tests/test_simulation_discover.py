@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import heapq
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 from ingest import connect
 from mining.kpis import default_config
 from simulation import END, START, Model
-from simulation.discover import discover, learn_threshold, round_probabilities, round_threshold, shifts_from_hours
+from simulation.discovery import discover, learn_threshold, round_probabilities, round_threshold, shifts_from_hours
 from simulation.fitting import fit_distribution
 from tests.conftest import import_shipped
 
@@ -284,6 +286,22 @@ def test_helpers():
     fit = fit_distribution(np.random.default_rng(2).uniform(0, 100, 3000))
     assert fit.distribution.kind == "empirical" and len(fit.distribution.quantiles) == 101
     assert fit_distribution(np.full(50, 30.0)).distribution.kind == "fixed"
+
+
+def test_simulation_discover_stays_the_function():
+    # A fresh interpreter: the first access is the one that imports the package, and earlier tests must not hide
+    # what it does. A submodule named simulation.discover would replace the attribute with itself on import.
+    code = """
+import inspect
+import simulation
+first, again = simulation.discover, simulation.discover
+import simulation.discovery
+after = simulation.discover
+print([inspect.isfunction(f) for f in (first, again, after)], first is again is after is simulation.discovery.discover)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["[True,", "True,", "True]", "True"]
 
 
 @pytest.mark.parametrize("name", ["PurchasingExample_simod.csv.gz", "academic_credentials.csv.gz",

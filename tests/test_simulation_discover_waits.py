@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from simulation import Model
-from simulation.discover import discover
+from simulation.discovery import discover
 from simulation.engine import simulate
 from simulation.spec import Calendar, Shift
 from simulation.worktime import WorkingClock

@@ -16,7 +16,7 @@ from ingest import connect
 from mining.filters import Filters
 from mining.kpis import default_config, kpi_summary
 from simulation.calendars import WorkingTime, absence_days
-from simulation.discover import discover
+from simulation.discovery import discover
 from simulation.engine import kpis, people, simulate
 from simulation.experiments import AS_IS, Experiment, ExperimentResult, run_experiment, t_interval
 from simulation.spec import (

@@ -234,7 +234,7 @@ def test_a_given_training_window_discovers_on_the_recent_cases_only(purchasing: 
 @pytest.fixture(scope="module")
 def purchasing_model(purchasing: Path) -> tuple[Split, Model]:
     """Return the split of the PurchasingExample workspace and the model discovered on its whole log."""
-    from simulation.discover import discover
+    from simulation.discovery import discover
 
     con = connect(purchasing, read_only=True)
     try:

@@ -15,7 +15,7 @@ import pytest
 
 from mining.filters import Filters
 from simulation import Model
-from simulation.discover import discover
+from simulation.discovery import discover
 from simulation.validation import measurement_zone
 from simulation.zones import MIN_WEEK_EVENTS, MIN_WEEKS, detect_timezone
 from tests.test_simulation_discover import write_workspace

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from app import state
 from mining.kpis import default_config
-from simulation.discover import discover
+from simulation.discovery import discover
 from simulation.engine import KPI_DEFINITIONS, apply
 from simulation.experiments import (
     AS_IS,
