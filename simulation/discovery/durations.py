@@ -90,7 +90,6 @@ def _own_durations(state: Discovery, g: pd.DataFrame) -> tuple[dict[str, Fit], F
     values = g.s.to_numpy(dtype=float)
     roles = g.grp.astype("string").fillna("").to_numpy()
     own: dict[str, Fit] = {}
-    tested: list[str] = []
     for role in sorted(set(roles) & set(state.split_from)):
         mine = roles == role
         if mine.sum() < ROLE_DURATION_MIN_EVENTS or (~mine).sum() < ROLE_DURATION_MIN_EVENTS:
@@ -98,7 +97,6 @@ def _own_durations(state: Discovery, g: pd.DataFrame) -> tuple[dict[str, Fit], F
         x, y = values[mine], values[~mine]
         ratio = float(np.median(x)) / max(float(np.median(y)), 1e-9)
         p = float(stats.ks_2samp(x, y).pvalue)
-        tested.append(role)
         if p < ROLE_DURATION_P_VALUE and abs(np.log(max(ratio, 1e-9))) >= np.log(ROLE_DURATION_MIN_RATIO):
             fit = fit_distribution(x)
             if fit is not None:

@@ -57,7 +57,7 @@ def _steps(state: Discovery) -> Model:
     state.role_calendars = {r.name: by_name.get(r.calendar) for r in roles if r.calendar}
     state.role_names = {r.name for r in roles}
     state.progress(0.45, "processing times")
-    estimate_starts(state, calendars)
+    estimate_starts(state)
     calendars += find_system_calendars(state)
     policies = find_batches(state)
     durations = fit_durations(state)

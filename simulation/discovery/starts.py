@@ -7,10 +7,9 @@ import pandas as pd
 
 from simulation.discovery.sql import frame
 from simulation.discovery.state import Discovery
-from simulation.spec import Calendar
 
 
-def estimate_starts(state: Discovery, calendars: list[Calendar]) -> None:
+def estimate_starts(state: Discovery) -> None:
     """Set how each activity starts (recorded, estimated or instant) and write the estimated starts."""
     acts = frame(state.con, f"""
         SELECT activity, count(*) AS n, count(start_time) AS starts, avg(sys::INT) AS sys_share
