@@ -10,7 +10,8 @@ events in the canonical schema so every mining view works on them.
 log-distance-measures package, which running a model does not need.
 """
 
-from simulation.engine import KPI_DEFINITIONS, SimulationRun, apply, kpis, simulate, write_run
+from simulation.designs import apply
+from simulation.engine import SimulationRun, simulate
 from simulation.experiments import (
     Experiment,
     ExperimentResult,
@@ -22,6 +23,8 @@ from simulation.experiments import (
     save_result,
     save_scenario,
 )
+from simulation.run_kpis import KPI_DEFINITIONS, kpis
+from simulation.run_output import write_run
 from simulation.spec import (
     END,
     SPEC_VERSION,

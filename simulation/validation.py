@@ -366,14 +366,14 @@ def _nth_arrival_days(model: Model, n_cases: int, seed: int, replication: int) -
     from simulation.spec import Volume
 
     try:
-        from simulation.engine import _cases
+        from simulation.case_draws import draw_cases
     except ImportError:  # the engine changed: keep the test period's length and trim to n cases afterwards
         return None
     volume = [p for p in model.policies if isinstance(p, Volume)]
     days = float(model.warmup_days) + max(float(model.horizon_days) - float(model.warmup_days), 1.0)
     for _ in range(6):
         bound = model.model_copy(update={"horizon_days": days})
-        arrivals = sorted(c.arrival for c in _cases(bound, volume, seed, replication))
+        arrivals = sorted(c.arrival for c in draw_cases(bound, volume, seed, replication))
         after = [t for t in arrivals if t >= float(model.warmup_days) * 86400]
         if len(after) >= n_cases:
             return after[n_cases - 1] / 86400
