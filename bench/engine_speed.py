@@ -74,7 +74,8 @@ def worker(package: str, model_yaml: str, replications: int) -> None:
     sys.path.insert(0, package)
     import pandas as pd
 
-    from simulation.engine import kpis, simulate
+    # The `simulation` package of either engine re-exports them (before and after the engine was split up).
+    from simulation import kpis, simulate
     from simulation.spec import Model
 
     model = Model.from_yaml(Path(model_yaml).read_text(encoding="utf-8"))

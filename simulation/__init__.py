@@ -10,8 +10,11 @@ events in the canonical schema so every mining view works on them.
 the mining views and the log-distance-measures package, which running a model does not need.
 """
 
-from simulation.engine import KPI_DEFINITIONS, SimulationRun, apply, kpis, simulate, write_run
+from simulation.designs import apply
+from simulation.engine import SimulationRun, simulate
 from simulation.experiments import Experiment, ExperimentResult, run_experiment
+from simulation.run_kpis import KPI_DEFINITIONS, kpis
+from simulation.run_output import write_run
 from simulation.spec import (
     END,
     SPEC_VERSION,

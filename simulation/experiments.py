@@ -9,7 +9,7 @@ workers of a remote cluster need twinflow installed.
 
 The seed of a task depends only on (experiment seed, replication), so the numbers do not depend on the executor
 or the order tasks finish in, and replication r of every scenario sees the same arriving cases (common random
-numbers, see simulation/engine.py): that is what makes the paired differences against the as-is sharp.
+numbers, see simulation/case_draws.py): that is what makes the paired differences against the as-is sharp.
 
 simulation/store.py keeps scenarios and results in the workspace.
 """
@@ -100,7 +100,8 @@ def replicate(model: Model, scenario: Scenario | None, seed: int, replication: i
 
     Runs in a worker: the return value is all that travels back, so it holds no event table.
     """
-    from simulation.engine import kpis, simulate
+    from simulation.engine import simulate
+    from simulation.run_kpis import kpis
 
     run = simulate(model, scenario, seed=seed, replication=replication)
     reported = run.cases.loc[~run.cases["warmup"]]
@@ -337,7 +338,7 @@ def run_experiment(experiment: Experiment, executor: Executor | None = None, add
     model = experiment.run_model()
     scenarios: list[Scenario | None] = [None, *experiment.scenarios]
     # Refuse a scenario naming an unknown activity or role here, not as a failure in a remote worker.
-    from simulation.engine import apply
+    from simulation.designs import apply
 
     for scenario in experiment.scenarios:
         apply(model, scenario)
@@ -365,7 +366,7 @@ def _context() -> Any:
     # fork would copy the caller's threads' locks (DuckDB, Dask, Streamlit) into the children.
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["simulation.engine"])
+        ctx.set_forkserver_preload(["simulation.engine", "simulation.run_kpis"])
         return ctx
     return mp.get_context("spawn")
 

@@ -73,6 +73,7 @@ from log_distance_measures.cycle_time_distribution import cycle_time_distributio
 from log_distance_measures.n_gram_distribution import n_gram_distribution_distance
 from log_distance_measures.relative_event_distribution import relative_event_distribution_distance
 
+from simulation.case_draws import draw_cases
 from simulation.engine import simulate
 from simulation.spec import Model
 
@@ -365,15 +366,11 @@ def _nth_arrival_days(model: Model, n_cases: int, seed: int, replication: int) -
     # it, so drawing them once with a long horizon tells when the n-th case after the warm-up arrives.
     from simulation.spec import Volume
 
-    try:
-        from simulation.engine import _cases
-    except ImportError:  # the engine changed: keep the test period's length and trim to n cases afterwards
-        return None
     volume = [p for p in model.policies if isinstance(p, Volume)]
     days = float(model.warmup_days) + max(float(model.horizon_days) - float(model.warmup_days), 1.0)
     for _ in range(6):
         bound = model.model_copy(update={"horizon_days": days})
-        arrivals = sorted(c.arrival for c in _cases(bound, volume, seed, replication))
+        arrivals = sorted(c.arrival for c in draw_cases(bound, volume, seed, replication))
         after = [t for t in arrivals if t >= float(model.warmup_days) * 86400]
         if len(after) >= n_cases:
             return after[n_cases - 1] / 86400

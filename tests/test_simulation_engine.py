@@ -14,7 +14,10 @@ from mining import dfg
 from mining.filters import Filters
 from mining.kpis import KpiConfig, kpi_summary
 from simulation.calendars import WorkingTime, absence_days
-from simulation.engine import KPI_DEFINITIONS, apply, kpis, simulate, write_run
+from simulation.designs import apply
+from simulation.engine import simulate
+from simulation.run_kpis import KPI_DEFINITIONS, kpis
+from simulation.run_output import write_run
 from simulation.spec import (
     END,
     START,

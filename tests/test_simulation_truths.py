@@ -17,8 +17,9 @@ from mining.filters import Filters
 from mining.kpis import default_config, kpi_summary
 from simulation.calendars import WorkingTime, absence_days
 from simulation.discovery import discover
-from simulation.engine import kpis, people, simulate
+from simulation.engine import simulate
 from simulation.experiments import AS_IS, Experiment, ExperimentResult, run_experiment, t_interval
+from simulation.run_kpis import kpis
 from simulation.spec import (
     END,
     START,
@@ -38,6 +39,7 @@ from simulation.spec import (
     Staffing,
     fixed,
 )
+from simulation.staff import people
 
 PROCESS = "supplier_invoices"
 TIMEZONE = "Europe/Amsterdam"

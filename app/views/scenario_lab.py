@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from app import state
 from mining.kpis import default_config
+from simulation.designs import apply
 from simulation.discovery import discover
-from simulation.engine import KPI_DEFINITIONS, apply
 from simulation.experiments import (
     AS_IS,
     HEADLINE,
@@ -27,6 +27,7 @@ from simulation.experiments import (
     ExperimentResult,
     run_experiment,
 )
+from simulation.run_kpis import KPI_DEFINITIONS
 from simulation.spec import (
     END,
     START,
