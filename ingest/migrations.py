@@ -85,7 +85,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             CREATE TABLE IF NOT EXISTS scenarios (
                 name        VARCHAR NOT NULL,
                 process     VARCHAR NOT NULL,
-                yaml        VARCHAR NOT NULL,         -- the Scenario as YAML (simulation/spec.py)
+                yaml        VARCHAR NOT NULL,         -- the Scenario as YAML (simulation/spec/model.py)
                 saved_at    TIMESTAMPTZ NOT NULL,
                 PRIMARY KEY (process, name)
             )

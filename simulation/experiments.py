@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulation.spec import Model, Scenario, _to_yaml
+from simulation.spec import Model, Scenario, dump_yaml
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -83,7 +83,7 @@ class Experiment(BaseModel):
 
     def to_yaml(self) -> str:
         """Return the experiment as YAML text."""
-        return _to_yaml(self)
+        return dump_yaml(self)
 
     @classmethod
     def from_yaml(cls, text: str) -> Experiment:
