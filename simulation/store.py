@@ -68,16 +68,18 @@ def save_scenario(workspace: Workspace, scenario: Scenario, process: str = "") -
 
 
 def list_scenarios(workspace: Workspace, process: str | None = None) -> pd.DataFrame:
-    """Return the stored scenarios (name, process, description, changes, saved_at), of one process if given."""
+    """Return the stored scenarios (name, process, description, changes: their number, what: each change in
+    words, saved_at), of one process if given."""
     where, params = ("WHERE process = ?", [process]) if process is not None else ("", [])
     df = _read(workspace, "scenarios", f"SELECT name, process, yaml, saved_at FROM scenarios {where} "
                                        "ORDER BY process, name", params)
     if df is None or df.empty:
-        return pd.DataFrame(columns=["name", "process", "description", "changes", "saved_at"])
+        return pd.DataFrame(columns=["name", "process", "description", "changes", "what", "saved_at"])
     parsed = [Scenario.from_yaml(y) for y in df["yaml"]]
     df["description"] = [s.description for s in parsed]
     df["changes"] = [len(s.changes) for s in parsed]
-    return df[["name", "process", "description", "changes", "saved_at"]]
+    df["what"] = ["; ".join(c.describe() for c in s.changes) for s in parsed]
+    return df[["name", "process", "description", "changes", "what", "saved_at"]]
 
 
 def load_scenario(workspace: Workspace, name: str, process: str | None = None) -> Scenario:

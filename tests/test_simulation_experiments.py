@@ -287,7 +287,8 @@ def test_a_scenario_kept_in_the_workspace_runs_from_the_command_line_and_its_res
     save_scenario(ws, SAME, process="another process")
     listed = runner.invoke(app, ["scenarios", "invoices", "-o", "json", "--workspace", str(ws)])
     assert listed.exit_code == 0, listed.output
-    assert [r["name"] for r in json.loads(listed.stdout)] == ["+2 approvers"]
+    [kept] = json.loads(listed.stdout)
+    assert kept["name"] == "+2 approvers" and kept["what"] == "Staffing of boss: headcount 3"
     exported = runner.invoke(app, ["scenarios", "--export", "+2 approvers", "--workspace", str(ws)])
     assert exported.exit_code == 0 and Scenario.from_yaml(exported.stdout) == HELP
 

@@ -205,3 +205,46 @@ def test_a_step_rounds_every_draw_to_its_multiples(dist):
     assert "in whole days" in describe(dist)
     with pytest.raises(ValidationError, match="greater than 0"):
         dist.model_validate(dist.model_dump() | {"step": 0})
+
+
+def test_every_change_describes_itself_in_one_line_starting_with_its_label():
+    from simulation.spec import (
+        AiTriage,
+        ApprovalBand,
+        ApprovalMatrix,
+        Automation,
+        Delegation,
+        Escalation,
+        ScheduledAction,
+        Staffing,
+        Volume,
+    )
+
+    lines = [
+        (ApprovalMatrix(after="Code", then="Post", auto_below=1000, bands=[
+            ApprovalBand(min_value=0, approvals=["Approve (head)"]),
+            ApprovalBand(min_value=10000, approvals=["Approve (head)", "Approve (CFO)"])]),
+         "Approval matrix on amount after Code: auto-approve below 1,000; from 0: Approve (head); "
+         "from 10,000: Approve (head) → Approve (CFO); then Post"),
+        (Delegation(role="head", delegate="deputy", after_h=4), "Delegation: head absent over 4 h → deputy"),
+        (Escalation(activity="Approve", remind_after_h=24, escalate_after_h=48, escalate_to="CFO",
+                    business_hours=True),
+         "Escalation on Approve: remind after 24 h, escalate after 48 h (reassign to CFO) (business hours)"),
+        (Escalation(activity="Approve", remind_after_h=8),
+         "Escalation on Approve: remind after 8 h, escalate after never (notify only)"),
+        (ScheduledAction(activity="Match", days=["Mon", "Wed"], times=["14:00", "02:00"]),
+         "Scheduled Match: Mon, Wed at 02:00, 14:00 (UTC)"),
+        (Automation(activity="Code", failure_rate=0.2, retries=2, exception_role="clerk"),
+         "Automate Code: 5 s, failure rate 20%, 2 retries from 60 s back-off, exceptions to clerk (10 min)"),
+        (Automation(activity="Code"),
+         "Automate Code: 5 s, failure rate 0%, 0 retries from 60 s back-off, failures to Dead letter"),
+        (AiTriage(activity="Triage", review_role="agent", threshold=0.9),
+         "AI triage of Triage: mean confidence 84%, below 90% reviewed by agent (3 min); misroutes reworked as "
+         "Reassign"),
+        (Staffing(role="clerk", headcount=3, hourly_cost=55), "Staffing of clerk: headcount 3, hourly cost 55.00"),
+        (Volume(factor=1.3, new_site="North", new_site_share=0.2),
+         "Volume × 1.3 (+30%) on all sites; new site North with 20% of the cases"),
+    ]
+    for change, line in lines:
+        assert change.describe() == line
+        assert line.startswith(change.label)

@@ -36,6 +36,7 @@ from simulation.spec import (
     ApprovalBand,
     ApprovalMatrix,
     Automation,
+    Change,
     Delegation,
     Distribution,
     Escalation,
@@ -108,49 +109,10 @@ def signed(kpi: str, value: float) -> str:
     return f"{value * 100:+.1f} pp" if kpi in SHARES else f"{value:+,.2f}"
 
 
-def describe(change: Any) -> str:
-    """Return one readable line for a change of the catalogue."""
-    def hours(h: float | None) -> str:
-        return f"{h:g} h" if h is not None else "never"
-
-    def minutes(d: Distribution) -> str:
-        return f"{d.mean_value() / 60:.3g} min"
-
-    if isinstance(change, Staffing):
-        parts = [f"headcount {change.headcount}" if change.headcount is not None else "",
-                 f"calendar {change.calendar}" if change.calendar else "",
-                 f"hourly cost {change.hourly_cost:,.2f}" if change.hourly_cost is not None else ""]
-        return f"**Staffing** of {change.role}: " + ", ".join(p for p in parts if p)
-    if isinstance(change, Volume):
-        where = f"site {change.site}" if change.site else "all sites"
-        text = f"**Volume** × {change.factor:g} ({(change.factor - 1) * 100:+.0f}%) on {where}"
-        if change.new_site:
-            text += f"; new site {change.new_site} with {change.new_site_share:.0%} of the cases"
-        return text
-    if isinstance(change, Automation):
-        then = (f"exceptions to {change.exception_role} ({minutes(change.exception_duration)})"
-                if change.exception_role else f"failures to {change.dead_letter_activity}")
-        return (f"**Automate** {change.activity}: {change.duration.mean_value():g} s, failure rate "
-                f"{change.failure_rate:.0%}, {change.retries} retries from {change.backoff_s:g} s back-off, {then}")
-    if isinstance(change, AiTriage):
-        return (f"**AI triage** of {change.activity}: mean confidence {change.confidence.mean_value():.0%}, "
-                f"below {change.threshold:.0%} reviewed by {change.review_role} ({minutes(change.review_duration)}); "
-                f"misroutes reworked as {change.misroute_activity}")
-    if isinstance(change, ApprovalMatrix):
-        bands = "; ".join(f"from {b.min_value:,.0f}: {' → '.join(b.approvals) or 'none'}" for b in change.bands)
-        auto = f"auto-approve below {change.auto_below:,.0f}; " if change.auto_below is not None else ""
-        return f"**Approval matrix** on {change.attribute} after {change.after}: {auto}{bands}; then {change.then}"
-    if isinstance(change, Delegation):
-        return f"**Delegation**: {change.role} absent over {change.after_h:g} h → {change.delegate}"
-    if isinstance(change, Escalation):
-        to = f"reassign to {change.escalate_to}" if change.escalate_to else "notify only"
-        clock = " (business hours)" if change.business_hours else ""
-        return (f"**Escalation** on {change.activity}: remind after {hours(change.remind_after_h)}, escalate after "
-                f"{hours(change.escalate_after_h)} ({to}){clock}")
-    if isinstance(change, ScheduledAction):
-        return (f"**Scheduled** {change.activity}: {', '.join(change.days)} at {', '.join(change.times)} "
-                f"({change.timezone})")
-    return f"**{change.kind}**"
+def describe(change: Change) -> str:
+    """Return the change's one-line description as Markdown, its label in bold."""
+    text = change.describe()
+    return f"**{change.label}**{text[len(change.label):]}"
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -3,13 +3,17 @@ staffing, volume) and `Change`, their union, which models and scenarios hold."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from simulation.spec.base import Spec
 from simulation.spec.calendars_arrivals import TIME_OF_DAY, WEEKDAYS, Weekday
 from simulation.spec.distributions import Distribution, fixed
+
+
+def _minutes(d: Distribution) -> str:
+    return f"{d.mean_value() / 60:.3g} min"
 
 
 class ApprovalBand(Spec):
@@ -32,6 +36,14 @@ class ApprovalMatrix(Spec):
     auto_activity: str = "Auto-approve"
     bands: list[ApprovalBand] = Field(min_length=1)
 
+    label: ClassVar[str] = "Approval matrix"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        bands = "; ".join(f"from {b.min_value:,.0f}: {' → '.join(b.approvals) or 'none'}" for b in self.bands)
+        auto = f"auto-approve below {self.auto_below:,.0f}; " if self.auto_below is not None else ""
+        return f"{self.label} on {self.attribute} after {self.after}: {auto}{bands}; then {self.then}"
+
 
 class Delegation(Spec):
     """When every person of `role` is absent or off shift for longer than `after_h`, `delegate` takes the work."""
@@ -40,6 +52,12 @@ class Delegation(Spec):
     role: str
     delegate: str
     after_h: float = Field(0.0, ge=0)
+
+    label: ClassVar[str] = "Delegation"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        return f"{self.label}: {self.role} absent over {self.after_h:g} h → {self.delegate}"
 
 
 class Escalation(Spec):
@@ -54,6 +72,18 @@ class Escalation(Spec):
     reminder_activity: str = "Send reminder"
     escalation_activity: str = "Escalate"
     business_hours: bool = Field(False, description="count the timers in the role's working hours")
+
+    label: ClassVar[str] = "Escalation"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        def after(h: float | None) -> str:
+            return f"{h:g} h" if h is not None else "never"
+
+        to = f"reassign to {self.escalate_to}" if self.escalate_to else "notify only"
+        clock = " (business hours)" if self.business_hours else ""
+        return (f"{self.label} on {self.activity}: remind after {after(self.remind_after_h)}, escalate after "
+                f"{after(self.escalate_after_h)} ({to}){clock}")
 
 
 class ScheduledAction(Spec):
@@ -75,6 +105,12 @@ class ScheduledAction(Spec):
             raise ValueError(f"times must be HH:MM, not {', '.join(bad)}")
         return sorted(v)
 
+    label: ClassVar[str] = "Scheduled"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        return f"{self.label} {self.activity}: {', '.join(self.days)} at {', '.join(self.times)} ({self.timezone})"
+
 
 class Automation(Spec):
     """`activity` is done by a system: it takes `duration`; with `failure_rate` an attempt fails and is retried
@@ -91,6 +127,15 @@ class Automation(Spec):
     exception_activity: str | None = Field(None, description="default: 'Handle exception: <activity>'")
     exception_duration: Distribution = Field(default_factory=lambda: fixed(600.0))
     dead_letter_activity: str = "Dead letter"
+
+    label: ClassVar[str] = "Automate"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        then = (f"exceptions to {self.exception_role} ({_minutes(self.exception_duration)})"
+                if self.exception_role else f"failures to {self.dead_letter_activity}")
+        return (f"{self.label} {self.activity}: {self.duration.mean_value():g} s, failure rate "
+                f"{self.failure_rate:.0%}, {self.retries} retries from {self.backoff_s:g} s back-off, {then}")
 
 
 class AiTriage(Spec):
@@ -110,6 +155,14 @@ class AiTriage(Spec):
     misroute_role: str | None = None
     misroute_duration: Distribution = Field(default_factory=lambda: fixed(300.0))
 
+    label: ClassVar[str] = "AI triage"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        return (f"{self.label} of {self.activity}: mean confidence {self.confidence.mean_value():.0%}, below "
+                f"{self.threshold:.0%} reviewed by {self.review_role} ({_minutes(self.review_duration)}); "
+                f"misroutes reworked as {self.misroute_activity}")
+
 
 class Staffing(Spec):
     """Change a role's headcount, calendar or cost."""
@@ -120,6 +173,15 @@ class Staffing(Spec):
     calendar: str | None = None
     hourly_cost: float | None = Field(None, ge=0)
 
+    label: ClassVar[str] = "Staffing"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        parts = [f"headcount {self.headcount}" if self.headcount is not None else "",
+                 f"calendar {self.calendar}" if self.calendar else "",
+                 f"hourly cost {self.hourly_cost:,.2f}" if self.hourly_cost is not None else ""]
+        return f"{self.label} of {self.role}: " + ", ".join(p for p in parts if p)
+
 
 class Volume(Spec):
     """Scale the arrivals (e.g. 1.3 for +30%), overall or of one site; a new site starts with its own share."""
@@ -129,6 +191,16 @@ class Volume(Spec):
     site: str | None = None
     new_site: str | None = None
     new_site_share: float = Field(0.0, ge=0, lt=1)
+
+    label: ClassVar[str] = "Volume"
+
+    def describe(self) -> str:
+        """Return one line saying what the change does, starting with its label."""
+        where = f"site {self.site}" if self.site else "all sites"
+        text = f"{self.label} × {self.factor:g} ({(self.factor - 1) * 100:+.0f}%) on {where}"
+        if self.new_site:
+            text += f"; new site {self.new_site} with {self.new_site_share:.0%} of the cases"
+        return text
 
 
 Change = Annotated[ApprovalMatrix | Delegation | Escalation | ScheduledAction | Automation | AiTriage | Staffing
