@@ -91,6 +91,15 @@ def _stored(workspace: Path | None, name: str, process: str) -> Scenario:
     raise AssertionError("unreachable")  # _fail exits
 
 
+def _list(kept: pd.DataFrame, output: Output, what: str, process: str | None, how: str) -> None:
+    """Print what the workspace keeps; an empty table says how to keep something instead."""
+    if kept.empty and output is Output.table:
+        err.print(f"No {what} kept in the workspace" + (f" for process {process}" if process else "") + f": {how}.",
+                  highlight=False)
+    else:
+        emit(kept, output, title=f"{what[:1].upper()}{what[1:]} kept in the workspace")
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
             for row in df.to_dict("records")]
@@ -203,12 +212,7 @@ def scenarios_command(
     if export is None:
         if out_file is not None:
             _fail("--out goes with --export NAME")
-        kept = list_scenarios(path, process)
-        if kept.empty and output is Output.table:
-            err.print("No scenarios kept in the workspace" + (f" for process {process}" if process else "")
-                      + ": save one in the Scenario lab.", highlight=False)
-        else:
-            emit(kept, output, title="Scenarios kept in the workspace")
+        _list(list_scenarios(path, process), output, "scenarios", process, "save one in the Scenario lab")
         return
     try:
         scenario = load_scenario(path, export, process)
@@ -231,12 +235,8 @@ def results_command(
     """List the experiment runs kept in the workspace, newest first, or show one."""
     path = _existing(workspace)
     if show is None:
-        runs = list_results(path, process)
-        if runs.empty and output is Output.table:
-            err.print("No experiment runs kept in the workspace" + (f" for process {process}" if process else "")
-                      + ": `twinflow simulate --save` or the Scenario lab's save button keeps one.", highlight=False)
-        else:
-            emit(runs, output, title="Experiment runs kept in the workspace")
+        _list(list_results(path, process), output, "experiment runs", process,
+              "`twinflow simulate --save` or the Scenario lab's save button keeps one")
         return
     try:
         result = load_result(path, show)
