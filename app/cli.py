@@ -125,10 +125,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show what the workspace holds: processes, imports and quarantined rows."""
-    path = workspace_path(workspace)
-    if not path.exists():
-        err.print(f"[red]error:[/red] no workspace at {path} (import a file or run `twinflow demo`)")
-        raise typer.Exit(1)
+    path = cli_mining.existing_workspace(workspace)
     con = _open(path)
     try:
         procs = mining.processes(con)

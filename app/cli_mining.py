@@ -73,7 +73,7 @@ def filters_from_options(process: str, site: str | None = None, department: str 
     for item in attr or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            _fail(f"--attr takes KEY=VALUE, not {item!r}")
+            fail(f"--attr takes KEY=VALUE, not {item!r}")
         attributes[key] = value
     if site is not None:
         attributes["site"] = site
@@ -86,8 +86,8 @@ def filters_from_options(process: str, site: str | None = None, department: str 
             duration_min_s=None if min_hours is None else min_hours * 3600,
             duration_max_s=None if max_hours is None else max_hours * 3600)
     except ValidationError as exc:
-        _fail("; ".join(e["msg"] for e in exc.errors()))
-        raise  # unreachable: _fail exits
+        fail("; ".join(e["msg"] for e in exc.errors()))
+        raise  # unreachable: fail exits
 
 
 # The filter options every mining command takes: name -> (annotation, default); `filtered` adds them.
@@ -118,26 +118,33 @@ def filtered(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
+    """Print a one-line error and exit with status 1."""
     err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(1)
 
 
-@contextlib.contextmanager
-def _workspace(workspace: Path | None, process: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a read-only connection to the workspace holding `process`, closed afterwards; exit with a one-line
-    error when there is no such workspace or process."""
+def existing_workspace(workspace: Path | None) -> Path:
+    """Return the workspace's path, or exit with a one-line error when there is no workspace there."""
     path = workspace_path(workspace)
     if not path.exists():
-        _fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
+        fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
+    return path
+
+
+@contextlib.contextmanager
+def process_workspace(workspace: Path | None, process: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-only connection to the workspace holding `process`, closed afterwards; exit with a one-line
+    error when there is no such workspace or process."""
+    path = existing_workspace(workspace)
     try:
         con = connect(path, read_only=True)
     except duckdb.Error as exc:
-        _fail(f"cannot open workspace {path}: {str(exc).splitlines()[0]}")
+        fail(f"cannot open workspace {path}: {str(exc).splitlines()[0]}")
     known = mining.processes(con)["process"].tolist()
     if process not in known:
         con.close()
-        _fail(f"no process {process!r} in {path}; known: {', '.join(known) or 'none'}")
+        fail(f"no process {process!r} in {path}; known: {', '.join(known) or 'none'}")
     try:
         yield con
     finally:
@@ -152,7 +159,7 @@ def emit(df: pd.DataFrame, fmt: Output, out_file: Path | None = None, title: str
         text = json.dumps(df.to_dict("records"), default=str, indent=1)
     else:
         if out_file is not None:
-            _fail("--out needs --output csv or json")
+            fail("--out needs --output csv or json")
         table = Table(*[str(c) for c in df.columns], title=title)
         for row in df.itertuples(index=False):
             table.add_row(*[_cell(v) for v in row])
@@ -185,19 +192,19 @@ def map_command(
 ) -> None:
     """Draw the process map (directly-follows graph) as DOT, SVG or PNG."""
     if fmt not in ("dot", *EXPORT_FORMATS):
-        _fail(f"--format must be dot, svg or png, not {fmt!r}")
+        fail(f"--format must be dot, svg or png, not {fmt!r}")
     if fmt == "png" and out_file is None:
-        _fail("PNG is binary: give --out FILE")
-    with _workspace(workspace, process) as con:
+        fail("PNG is binary: give --out FILE")
+    with process_workspace(workspace, process) as con:
         try:
             pm = mining.process_map(mining.dfg(con, filters), activities, paths, metric)
         except ValueError as exc:
-            _fail(str(exc))
+            fail(str(exc))
     dot = mining.to_dot(pm)
     try:
         data = dot.encode() if fmt == "dot" else render(dot, fmt)
     except (RuntimeError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if out_file is None:
         print(data.decode(), end="")
     else:
@@ -213,7 +220,7 @@ def variants_command(
     *, filters: mining.Filters,
 ) -> None:
     """List the most frequent variants with their cases, coverage and median duration."""
-    with _workspace(workspace, process) as con:
+    with process_workspace(workspace, process) as con:
         found = mining.variants(con, filters, top=top)
     emit(found, output, out_file, title=f"{process}: top variants")
 
@@ -230,13 +237,13 @@ def bottlenecks_command(
 ) -> None:
     """Print the bottleneck findings and the ranking of activities, transitions or resources by waiting."""
     if by not in ("activities", "transitions", "resources"):
-        _fail(f"--by must be activities, transitions or resources, not {by!r}")
-    with _workspace(workspace, process) as con:
+        fail(f"--by must be activities, transitions or resources, not {by!r}")
+    with process_workspace(workspace, process) as con:
         try:
             config = bottleneck_config(process, timezone).model_copy(update={"min_events": min_events})
             found = mining.bottlenecks(con, filters, config)
         except duckdb.Error as exc:
-            _fail(str(exc).splitlines()[0])
+            fail(str(exc).splitlines()[0])
     ranking: pd.DataFrame = getattr(found, by)
     if output is Output.table:
         for i, finding in enumerate(found.findings, 1):
@@ -252,7 +259,7 @@ def rework_command(
     *, filters: mining.Filters,
 ) -> None:
     """List the activities that are rework (repeats and corrections), most cases first."""
-    with _workspace(workspace, process) as con:
+    with process_workspace(workspace, process) as con:
         found = mining.rework(con, filters)
     emit(found, output, out_file, title=f"{process}: rework")
 
@@ -264,7 +271,7 @@ def kpis_command(
     *, filters: mining.Filters,
 ) -> None:
     """Print the KPIs of the process (definitions: see the KPIs page or mining/kpis.py)."""
-    with _workspace(workspace, process) as con:
+    with process_workspace(workspace, process) as con:
         found = kpis.kpi_summary(con, filters, kpis.default_config(process))
     emit(found, output, out_file, title=f"{process}: KPIs")
 
@@ -279,8 +286,8 @@ def compliance_command(
     """Check the default compliance rules of the process and print violations per rule."""
     rules = compliance.DEFAULT_RULES.get(process, [])
     if not rules:
-        _fail(f"no compliance rules are configured for {process!r}")
-    with _workspace(workspace, process) as con:
+        fail(f"no compliance rules are configured for {process!r}")
+    with process_workspace(workspace, process) as con:
         if violations:
             found = pd.concat([compliance.check(con, filters, r).assign(rule=r.name) for r in rules],
                               ignore_index=True)
@@ -296,7 +303,7 @@ def automation_command(
     *, filters: mining.Filters,
 ) -> None:
     """Rank the activities as automation candidates: value, feasibility, control class and the reason."""
-    with _workspace(workspace, process) as con:
+    with process_workspace(workspace, process) as con:
         found = automation_candidates(con, filters, default_automation_config(process))
     if output is Output.table:
         found = found[["rank", "activity", "recommendation", "control_class", "value", "feasibility", "reason"]]
@@ -318,19 +325,19 @@ def conformance_command(
     from mining.conformance import conformance_to_discovered, conformance_to_file
 
     if method not in ("alignments", "token_replay"):
-        _fail(f"--method must be alignments or token_replay, not {method!r}")
+        fail(f"--method must be alignments or token_replay, not {method!r}")
     if model is not None and model.suffix.lower() not in (".bpmn", ".pnml"):
-        _fail(f"--model must be a .bpmn or .pnml file, not {model.name}")
+        fail(f"--model must be a .bpmn or .pnml file, not {model.name}")
     if model is not None and not model.is_file():
-        _fail(f"no model file {model}")
-    with _workspace(workspace, process) as con:
+        fail(f"no model file {model}")
+    with process_workspace(workspace, process) as con:
         try:
             if model is None:
                 result = conformance_to_discovered(con, filters, noise, method)
             else:
                 result = conformance_to_file(con, filters, model.read_bytes(), model.suffix.lower()[1:], method)
         except Exception as exc:  # noqa: BLE001 - an unusable model or an empty selection, as one line
-            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if cases:
         emit(result.cases, output, out_file, title=f"{process}: fitness per case")
         return

@@ -19,15 +19,10 @@ import yaml
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.cli_mining import Format, Output, WorkspaceOpt, emit, err, out
+from app.cli_mining import Format, Output, WorkspaceOpt, emit, err, existing_workspace, fail, out
 from simulation.experiments import Experiment, ExperimentResult, run_experiment
 from simulation.spec import Model, Scenario
 from simulation.store import list_results, list_scenarios, load_result, load_scenario, save_result
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
 
 
 def _read(kind: type[Model] | type[Scenario], path: Path) -> Model | Scenario:
@@ -35,15 +30,15 @@ def _read(kind: type[Model] | type[Scenario], path: Path) -> Model | Scenario:
     try:
         return kind.from_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        _fail(f"{path}: {exc.strerror or exc}")
+        fail(f"{path}: {exc.strerror or exc}")
     except yaml.YAMLError as exc:
-        _fail(f"{path}: not valid YAML: {str(exc).splitlines()[0]}")
+        fail(f"{path}: not valid YAML: {str(exc).splitlines()[0]}")
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        _fail(f"{path}: not a valid {kind.__name__.lower()}: {where + ': ' if where else ''}{first['msg']}"
+        fail(f"{path}: not a valid {kind.__name__.lower()}: {where + ': ' if where else ''}{first['msg']}"
               + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""))
-    raise AssertionError("unreachable")  # _fail exits
+    raise AssertionError("unreachable")  # fail exits
 
 
 def _tables(result: ExperimentResult) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -72,23 +67,13 @@ def _print_result(result: ExperimentResult, output: Output) -> None:
             emit(diff, output, title="Paired differences against the as-is (scenario − as-is, 95% CI)")
 
 
-def _existing(workspace: Path | None) -> Path:
-    """Return the workspace path, or exit with a one-line error when there is no workspace there."""
-    from ingest import workspace_path
-
-    path = workspace_path(workspace)
-    if not path.exists():
-        _fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
-    return path
-
-
 def _stored(workspace: Path | None, name: str, process: str) -> Scenario:
     """Return the scenario kept in the workspace under `name` for `process`, or exit with a one-line error."""
     try:
-        return load_scenario(_existing(workspace), name, process)
+        return load_scenario(existing_workspace(workspace), name, process)
     except KeyError as exc:
-        _fail(f"{exc.args[0]} (see `twinflow scenarios`)")
-    raise AssertionError("unreachable")  # _fail exits
+        fail(f"{exc.args[0]} (see `twinflow scenarios`)")
+    raise AssertionError("unreachable")  # fail exits
 
 
 def _list(kept: pd.DataFrame, output: Output, what: str, process: str | None, how: str) -> None:
@@ -133,9 +118,9 @@ def simulate_command(
         experiment = Experiment(model=base, scenarios=scenarios, replications=replications, seed=seed,
                                 warmup_days=warmup_days)
     except ValidationError as exc:
-        _fail(exc.errors()[0]["msg"])
+        fail(exc.errors()[0]["msg"])
     if dask is not None and workers is not None:
-        _fail("--workers sizes the local pool; a Dask cluster has its own workers")
+        fail("--workers sizes the local pool; a Dask cluster has its own workers")
     total = (len(scenarios) + 1) * replications
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err, transient=True, disable=not err.is_terminal)
@@ -146,10 +131,10 @@ def simulate_command(
                                     progress=lambda done, n, message: bar.update(task, completed=done,
                                                                                  description=message))
     except ValueError as exc:  # a scenario naming an unknown activity, role or site
-        _fail(str(exc).splitlines()[0])
+        fail(str(exc).splitlines()[0])
     except (OSError, TimeoutError) as exc:
         reason = str(exc).splitlines()[0].strip("'\"") if str(exc) else type(exc).__name__
-        _fail(f"cannot reach the Dask scheduler at {dask}: {reason}" if dask else reason)
+        fail(f"cannot reach the Dask scheduler at {dask}: {reason}" if dask else reason)
     if save:
         from ingest import workspace_path
 
@@ -172,14 +157,11 @@ def discover_command(
         help="auto (estimate missing starts of manual steps), always or none.")] = "auto",
 ) -> None:
     """Discover a simulation model of the process from the workspace's log and write it as YAML to review."""
-    from ingest import workspace_path
     from simulation.discovery import discover
 
     if start_estimation not in ("auto", "always", "none"):
-        _fail(f"--start-estimation must be auto, always or none, not {start_estimation!r}")
-    path = workspace_path(workspace)
-    if not path.exists():
-        _fail(f"no workspace at {path} (import a file or run `twinflow demo`)")
+        fail(f"--start-estimation must be auto, always or none, not {start_estimation!r}")
+    path = existing_workspace(workspace)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True,
                    disable=not err.is_terminal)
     try:
@@ -189,7 +171,7 @@ def discover_command(
                              progress=lambda fraction, message: bar.update(task, completed=fraction,
                                                                            description=message))
     except (ValueError, KeyError) as exc:
-        _fail(str(exc).splitlines()[0].strip("'\""))
+        fail(str(exc).splitlines()[0].strip("'\""))
     text = model.to_yaml()
     if out_file is None:
         print(text, end="")
@@ -208,16 +190,16 @@ def scenarios_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List the scenarios kept in the workspace, or export one as YAML."""
-    path = _existing(workspace)
+    path = existing_workspace(workspace)
     if export is None:
         if out_file is not None:
-            _fail("--out goes with --export NAME")
+            fail("--out goes with --export NAME")
         _list(list_scenarios(path, process), output, "scenarios", process, "save one in the Scenario lab")
         return
     try:
         scenario = load_scenario(path, export, process)
     except (KeyError, ValueError) as exc:
-        _fail(str(exc.args[0]))
+        fail(str(exc.args[0]))
     if out_file is None:
         print(scenario.to_yaml(), end="")
     else:
@@ -233,7 +215,7 @@ def results_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List the experiment runs kept in the workspace, newest first, or show one."""
-    path = _existing(workspace)
+    path = existing_workspace(workspace)
     if show is None:
         _list(list_results(path, process), output, "experiment runs", process,
               "`twinflow simulate --save` or the Scenario lab's save button keeps one")
@@ -241,7 +223,7 @@ def results_command(
     try:
         result = load_result(path, show)
     except KeyError as exc:
-        _fail(f"{exc.args[0]} (see `twinflow results`)")
+        fail(f"{exc.args[0]} (see `twinflow results`)")
     _print_result(result, output)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.cli_mining import Format, Output, Process, WorkspaceOpt, _fail, _workspace, emit, err, out
+from app.cli_mining import Format, Output, Process, WorkspaceOpt, emit, err, fail, out, process_workspace
 
 
 def _progress() -> Progress:
@@ -48,16 +48,16 @@ def validate_command(
     from simulation.validation import validate
 
     if not 0 < test_share < 1:
-        _fail(f"--test-share must be between 0 and 1, not {test_share}")
+        fail(f"--test-share must be between 0 and 1, not {test_share}")
     if replications < 1:
-        _fail(f"--replications must be at least 1, not {replications}")
+        fail(f"--replications must be at least 1, not {replications}")
     days: float | str | None = None if window == "all" else window
     if window not in ("auto", "all"):
         try:
             days = float(window)
         except ValueError:
-            _fail(f"--window must be auto, all or a number of days, not {window!r}")
-    with _workspace(workspace, process) as con:
+            fail(f"--window must be auto, all or a number of days, not {window!r}")
+    with process_workspace(workspace, process) as con:
         try:
             with _progress() as bar:
                 task = bar.add_task("validating", total=1.0)
@@ -65,8 +65,8 @@ def validate_command(
                                   timezone=timezone, window=days, censor=censor,
                                   progress=lambda f, m: bar.update(task, completed=f, description=m))
         except (ValueError, duckdb.Error) as exc:
-            _fail(str(exc).splitlines()[0])
-            raise  # unreachable: _fail exits
+            fail(str(exc).splitlines()[0])
+            raise  # unreachable: fail exits
     table = result.measures[["measure", "unit", "twin_mean", "twin_sd", "naive", "twin_better"]]
     if output is Output.table:
         for note in result.notes:
