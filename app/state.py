@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import pandas as pd
 import streamlit as st
 
 import mining
@@ -94,14 +95,17 @@ def page_process(title: str) -> str:
         st.info("This workspace holds no events yet: import an event log on the Data page first.",
                 icon=":material/inbox:")
         st.stop()
-    return process_selector(procs["process"].tolist())
+    return process_selector(procs)
 
 
-def process_selector(processes: list[str], label: str = "Process") -> str:
-    """Render the process selector and return the process chosen; every page shares the choice."""
+def process_selector(procs: pd.DataFrame, label: str = "Process") -> str:
+    """Render the selector of the processes in `procs` (mining.processes) and return the process chosen; every page
+    shares the choice, and before any choice it is the one with the most events (a workspace's main process, not the
+    first by name)."""
+    processes = procs["process"].tolist()
     # The choice lives under a plain key: Streamlit drops a widget's state on pages that do not draw it.
     if st.session_state.get(PROCESS_KEY) not in processes:
-        st.session_state[PROCESS_KEY] = processes[0]
+        st.session_state[PROCESS_KEY] = procs.loc[procs["events"].idxmax(), "process"]
     st.session_state[_PROCESS_PICK_KEY] = st.session_state[PROCESS_KEY]
     return st.selectbox(label, processes, key=_PROCESS_PICK_KEY, on_change=_process_picked)
 

@@ -106,6 +106,18 @@ def test_data_page_shows_processes_with_event_counts(workspace: Path) -> None:
     assert imports["location"].tolist() == ["claims.csv"]
 
 
+def test_the_busiest_process_is_chosen_until_the_user_picks_another(workspace: Path, tmp_path: Path) -> None:
+    # "a_requests" comes first by name but has 3 events against the claims' 5.
+    build_workspace(workspace, write(tmp_path / "a.csv", MORE_CSV), process="a_requests")
+    at = run_app()
+    assert at.session_state["process"] == "claims"
+    at.selectbox(key="_process_pick").select("a_requests").run()
+    assert at.session_state["process"] == "a_requests"
+    at.switch_page("views/kpis.py").run()
+    assert not at.exception
+    assert at.session_state["process"] == "a_requests"
+
+
 def test_quality_section_reports_the_quarantined_row(workspace: Path) -> None:
     at = run_app()
     assert "Data quality" in [s.value for s in at.subheader]

@@ -153,7 +153,7 @@ if procs.empty:
 else:
     overview(procs)
     st.subheader("Process")
-    chosen = state.process_selector(procs["process"].tolist())
+    chosen = state.process_selector(procs)
     process_detail(chosen)
     st.subheader("Data quality")
     quality(chosen)
