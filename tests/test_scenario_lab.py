@@ -115,6 +115,9 @@ def test_save_then_load_a_scenario_round_trips(lab: AppTest, synthetic_workspace
     lab.button(key="lab_remove_scenario").click().run()
     assert lab.session_state["scenario_lab_scenarios"][PROCESS] == []
     lab.selectbox(key="lab_load_pick").select("round trip")
+    lab.run()
+    # The picker says what the kept scenario changes before it is loaded.
+    assert built.changes[0].describe() in texts(lab.caption)
     lab.button(key="lab_load").click().run()
     assert not lab.exception
     assert lab.session_state["scenario_lab_scenarios"][PROCESS] == [built]

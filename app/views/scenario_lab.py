@@ -231,8 +231,13 @@ with cols[1].container(border=True):
     if stored.empty:
         st.caption("None saved in this workspace yet.")
     else:
+        by_name = stored.set_index("name")
         pick = st.selectbox("Scenario", stored["name"].tolist(), key="lab_load_pick",
-                            format_func=lambda n: f"{n} ({int(stored.set_index('name').loc[n, 'changes'])} changes)")
+                            format_func=lambda n: f"{n} ({int(by_name.loc[n, 'changes'])} changes)")
+        picked = by_name.loc[pick]
+        saved = pd.Timestamp(picked["saved_at"]).tz_convert("UTC")
+        st.caption(" ".join(filter(None, [picked["description"], picked["what"] and f"Changes: {picked['what']}.",
+                                           f"Saved {saved:%Y-%m-%d %H:%M} UTC."])))
         if st.button("Load", icon=":material/folder_open:", key="lab_load"):
             loaded = load_scenario(path, pick, chosen)
             scenarios[:] = [s for s in scenarios if s.name != loaded.name] + [loaded]
