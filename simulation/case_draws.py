@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 
 from simulation.calendars import LocalClock
+from simulation.progress import DAY_S
 from simulation.spec import START, Model, Volume
-
-_DAY = 86400.0
 
 
 @dataclass
@@ -55,7 +54,7 @@ class _Arrivals:
         month = np.asarray(a.month, dtype=float)
         self.week = week / week.mean()
         self.month = month / month.mean()
-        self.per_second = a.cases_per_week / (7 * _DAY)
+        self.per_second = a.cases_per_week / (7 * DAY_S)
         # After the log: the forecast level, as a factor of the weekly rate, in place of the month factor.
         self.forecast_from = inf
         self.forecast = 1.0
@@ -142,7 +141,7 @@ def draw_cases(model: Model, volume: list[Volume], seed: int, replication: int) 
     The as-is stream (thinned where a factor is below 1) and extra streams for growth and new sites.
     """
     arrivals = _Arrivals(model)
-    horizon = model.horizon_days * _DAY
+    horizon = model.horizon_days * DAY_S
     sites = arrivals.sites
     factor = {s: 1.0 for s in sites} if sites else {None: 1.0}
     new_sites: list[tuple[str, float]] = []

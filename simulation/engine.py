@@ -24,6 +24,7 @@ from simulation.case_draws import Case, case_stream, draw_cases
 from simulation.design_steps import DesignSteps
 from simulation.designs import apply
 from simulation.kernel import Call, Environment
+from simulation.progress import DAY_S, Progress
 from simulation.run_output import frames
 from simulation.spec import (
     END,
@@ -42,10 +43,6 @@ from simulation.spec import (
     Volume,
 )
 from simulation.staff import SYSTEM, Pool, Task, Worker, people
-
-_DAY = 86400.0
-
-Progress = Callable[[float, str], None]
 
 
 @dataclass
@@ -350,10 +347,10 @@ class _Simulation(DesignSteps):
             self.env.process(self.watch(self.pools[delegation.role], delegation))
         t = 0.0
         while t < until:
-            t = min(t + _DAY, until)
+            t = min(t + DAY_S, until)
             self.env.run(until=t)
             if progress is not None:
-                progress(min(t / until, 1.0), f"simulated day {int(t // _DAY)}")
+                progress(min(t / until, 1.0), f"simulated day {int(t // DAY_S)}")
             if self.arrived and self.active == 0:
                 break
 
@@ -378,7 +375,7 @@ def simulate(model: Model, scenario: Scenario | None = None, seed: int = 0, repl
     gc.disable()
     try:
         sim = _Simulation(applied, cases, seed, replication, model.horizon_days + drain)
-        sim.run((model.horizon_days + drain) * _DAY, progress)
+        sim.run((model.horizon_days + drain) * DAY_S, progress)
         events, frame = frames(model, sim.records, cases)
     finally:
         if collecting:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.case_draws import Case
+from simulation.progress import DAY_S
 from simulation.spec import Model
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 SOURCE = "simulation"  # events.source of simulated events written into a workspace
 EVENT_COLUMNS = ["case_id", "activity", "start_time", "end_time", "resource", "role", "site", "amount",
                  "attributes", "kind"]
-_DAY = 86400.0
 
 
 def _utc(moment: datetime) -> datetime:
@@ -55,7 +55,7 @@ def _objects(values: list | tuple) -> pd.Series:
 def frames(model: Model, records: list[tuple], cases: list[Case]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the events and cases DataFrames of a finished simulation, from its records and cases."""
     origin = pd.Timestamp(_utc(model.start))
-    warmup = model.warmup_days * _DAY
+    warmup = model.warmup_days * DAY_S
     # A record is (case index, order recorded, activity, start, end, resource, role, attributes, kind), as the
     # engine keeps them. By case, start, end, then the order recorded (itemgetter: the same key as a lambda, built
     # in C).

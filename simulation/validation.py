@@ -56,7 +56,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,9 +74,8 @@ from log_distance_measures.relative_event_distribution import relative_event_dis
 
 from simulation.case_draws import draw_cases
 from simulation.engine import simulate
+from simulation.progress import Progress
 from simulation.spec import Model
-
-Progress = Callable[[float, str], None]
 
 # Column names of the logs handed to the package (its EventLogIDs defaults).
 IDS = EventLogIDs()

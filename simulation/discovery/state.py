@@ -4,7 +4,6 @@ that explain the model, and what an early step found that a later one reads."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,10 +13,10 @@ from mining.filters import Filters
 from mining.kpis import KpiConfig
 from mining.kpis import default_config as kpi_config
 from simulation.fitting import Fit
+from simulation.progress import Progress
 from simulation.spec import Calendar
 
 StartEstimation = Literal["auto", "none", "always"]
-Progress = Callable[[float, str], None]
 
 
 @dataclass

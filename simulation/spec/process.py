@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -94,6 +95,10 @@ class Activity(Spec):
         return self.roles.get(key, self.role)
 
 
+_COMPARE = {"==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt,
+            "<=": operator.le}
+
+
 class Condition(Spec):
     """A data rule on a case attribute, e.g. amount >= 10000."""
 
@@ -107,8 +112,7 @@ class Condition(Spec):
             return False
         x, v = attributes[self.attribute], self.value
         try:
-            return {"==": lambda: x == v, "!=": lambda: x != v, ">": lambda: x > v, ">=": lambda: x >= v,
-                    "<": lambda: x < v, "<=": lambda: x <= v, "in": lambda: x in v}[self.op]()
+            return x in v if self.op == "in" else _COMPARE[self.op](x, v)
         except TypeError:
             return False
 
