@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from simulation.discovery.sql import frame
+from simulation.discovery.sql import assign_roles, frame
 from simulation.discovery.state import Discovery
 from simulation.spec import ROLE_KEY_SEPARATOR, CaseAttribute
 
@@ -78,13 +78,8 @@ def split_roles(state: Discovery, attributes: list[CaseAttribute], sites: dict[s
                      f"by the people of the case's own {' · '.join(attrs)}; each person at least "
                      f"{person_share:.0%} on one; the rest are stand-ins)")
     if mapping:
-        state.con.register("_disc_split", pd.DataFrame(mapping, columns=["resource", "role"]))
-        try:
-            # A person's stand-in work stays in their own role: their hours and absences are one calendar.
-            state.con.execute(f"UPDATE {state.ev} e SET grp = s.role FROM _disc_split s "
-                              "WHERE e.resource = s.resource AND NOT e.sys AND e.grp IS NOT NULL").fetchall()
-        finally:
-            state.con.unregister("_disc_split")
+        # A person's stand-in work stays in their own role: their hours and absences are one calendar.
+        assign_roles(state.con, state.ev, pd.DataFrame(mapping, columns=["resource", "role"]), "e.grp IS NOT NULL")
     state.notes["roles by case attribute"] = (
         "a role whose people each work on the cases of one department, one site or one department at one site "
         f"(at least {PARTITION_OWN_SHARE:.0%} of its events done by the people whose main value is the case's, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from simulation.discovery.sql import frame
+from simulation.discovery.sql import assign_roles, frame
 from simulation.discovery.state import Discovery
 
 
@@ -49,13 +49,7 @@ def find_pools(state: Discovery) -> None:
         if home[acts] == acts:
             main = max(acts, key=lambda a: (volume[a], a))
             names[acts] = f"pool {len(names) + 1}: {main}" + (f" +{len(acts) - 1}" if len(acts) > 1 else "")
-    mapping = pd.DataFrame({"resource": sets.index, "pool": [names[home[a]] for a in sets]})
-    state.con.register("_disc_pools", mapping)
-    try:
-        state.con.execute(f"UPDATE {state.ev} e SET grp = p.pool FROM _disc_pools p "
-                          "WHERE e.resource = p.resource AND NOT e.sys").fetchall()
-    finally:
-        state.con.unregister("_disc_pools")
+    assign_roles(state.con, state.ev, pd.DataFrame({"resource": sets.index, "role": [names[home[a]] for a in sets]}))
     state.notes["roles from"] = (
         f"the log records no roles for most manual events ({with_role:,} of {manual:,}): resources are pooled "
         f"by the activities they perform (those making at least 5% of a resource's events); resources with the "
