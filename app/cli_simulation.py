@@ -155,6 +155,10 @@ def discover_command(
              "daylight-saving rule the working day keeps, else UTC).")] = None,
     start_estimation: Annotated[str, typer.Option(
         help="auto (estimate missing starts of manual steps), always or none.")] = "auto",
+    calibrate_delays: Annotated[bool, typer.Option(
+        "--calibrate-delays", help="Simulate the model over the log's span and scale up the hidden delays (waits "
+                                   "of people's steps not explained by a queue) whose twin waits fall clearly "
+                                   "short of the log's (off by default: see the README).")] = False,
 ) -> None:
     """Discover a simulation model of the process from the workspace's log and write it as YAML to review."""
     from simulation.discovery import discover
@@ -168,6 +172,7 @@ def discover_command(
         with bar:
             task = bar.add_task("discovering", total=1.0)
             model = discover(path, process, timezone=timezone, start_estimation=start_estimation,
+                             calibrate_delays=calibrate_delays,
                              progress=lambda fraction, message: bar.update(task, completed=fraction,
                                                                            description=message))
     except (ValueError, KeyError) as exc:

@@ -248,3 +248,22 @@ def test_every_change_describes_itself_in_one_line_starting_with_its_label():
     for change, line in lines:
         assert change.describe() == line
         assert line.startswith(change.label)
+
+
+@pytest.mark.parametrize("dist", [
+    Distribution(kind="fixed", value=10.0), Distribution(kind="exponential", mean=10.0),
+    Distribution(kind="lognormal", median=10.0, sigma=0.5, cap=100.0), Distribution(kind="gamma", shape=2.0, scale=5.0),
+    Distribution(kind="weibull", shape=1.5, scale=10.0), Distribution(kind="normal", mean=10.0, sd=2.0),
+    Distribution(kind="uniform", low=5.0, high=15.0), Distribution(kind="empirical", quantiles=[0.0, 4.0, 30.0]),
+], ids=lambda d: d.kind)
+def test_a_scaled_distribution_draws_the_factor_times_the_values(dist):
+    twice = dist.scaled(2.0)
+    assert twice.kind == dist.kind
+    assert twice.mean_value() == pytest.approx(2 * dist.mean_value())
+    a, b = dist.sample(np.random.default_rng(1), 500), twice.sample(np.random.default_rng(1), 500)
+    assert np.allclose(b, 2 * a)
+
+
+def test_a_share_cannot_be_scaled():
+    with pytest.raises(ValueError, match="share"):
+        Distribution(kind="beta", a=2.0, b=3.0).scaled(2.0)

@@ -28,9 +28,11 @@ from simulation.spec import Model
 
 def discover(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, timezone: str | None = None,
              filters: Filters | None = None, start_estimation: StartEstimation = "auto",
-             progress: Progress | None = None) -> Model:
+             progress: Progress | None = None, calibrate_delays: bool = False) -> Model:
     """Return the simulation model discovered from the events of `process` in a workspace (path, opened read-only,
-    or an open DuckDB connection); same log, same model. Durations in seconds, rates in cases per week."""
+    or an open DuckDB connection); same log, same model. Durations in seconds, rates in cases per week.
+    `calibrate_delays`: check the hidden delays by simulating the model over the log's span and scale up those
+    whose twin waits fall clearly short of the log's (wait_calibration; off by default, see the README)."""
     if start_estimation not in ("auto", "none", "always"):
         raise ValueError(f"start_estimation must be auto, none or always, not {start_estimation!r}")
     if filters is not None and filters.process != process:
@@ -44,7 +46,7 @@ def discover(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         con = source
     try:
         return run(Discovery(con, process, timezone, filters or Filters(process=process), start_estimation,
-                             progress or (lambda fraction, message: None)))
+                             progress or (lambda fraction, message: None), calibrate_delays))
     finally:
         if own:
             con.close()

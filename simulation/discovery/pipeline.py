@@ -21,6 +21,7 @@ from simulation.discovery.starts import estimate_starts
 from simulation.discovery.state import Discovery
 from simulation.discovery.system_calendars import find_system_calendars
 from simulation.discovery.timers import find_timers
+from simulation.discovery.wait_calibration import calibrate_hidden_delays
 from simulation.discovery.warmup import find_warmup
 from simulation.spec import Model
 
@@ -72,5 +73,9 @@ def _steps(state: Discovery) -> Model:
                   horizon_days=horizon_days, warmup_days=warmup, arrivals=arrivals, attributes=attributes,
                   activities=activities, decisions=decisions, roles=roles, calendars=calendars, sla=sla,
                   max_visits=max_visits, policies=policies, notes=state.notes)
+    if state.calibrate:
+        state.progress(0.9, "hidden delays checked by simulation")
+        model = calibrate_hidden_delays(state, model)
+        model = model.model_copy(update={"notes": dict(state.notes)})
     state.progress(1.0, "model discovered")
     return model

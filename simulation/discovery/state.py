@@ -29,6 +29,7 @@ class Discovery:
     filters: Filters
     mode: StartEstimation
     progress: Progress
+    calibrate: bool = False  # check the hidden delays by simulation (wait_calibration)
     notes: dict[str, str] = field(default_factory=dict)
     # Temporary tables: the selected events, their cases, the waits before events, the hours people worked.
     ev: str = field(init=False)

@@ -236,6 +236,22 @@ class Distribution(Spec):
             found = _GRIDS[id(quantiles)] = (quantiles, list(quantiles), grid, q, _interpolator(grid, q))
         return found
 
+    def scaled(self, factor: float) -> Distribution:
+        """Return the distribution of `factor` times a draw of this one (same kind and shape; cap scaled too, step
+        kept); a beta (a share on 0..1) cannot be scaled."""
+        if self.kind == "beta":
+            raise ValueError("a beta distribution is a share on 0..1: it cannot be scaled")
+        if not factor > 0:
+            raise ValueError(f"the factor must be positive, not {factor}")
+        scale_of = {"fixed": ("value",), "exponential": ("mean",), "lognormal": ("median",), "gamma": ("scale",),
+                    "weibull": ("scale",), "normal": ("mean", "sd"), "uniform": ("low", "high"), "empirical": ()}
+        update: dict[str, Any] = {p: getattr(self, p) * factor for p in scale_of[self.kind]}
+        if self.kind == "empirical":
+            update["quantiles"] = [q * factor for q in self.quantiles]
+        if self.cap is not None:
+            update["cap"] = self.cap * factor
+        return self.model_copy(update=update)
+
     def mean_value(self) -> float:
         """Return the mean of the distribution (before the cap), in its unit."""
         k = self.kind
