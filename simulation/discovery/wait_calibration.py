@@ -31,11 +31,11 @@ def calibrate_hidden_delays(state: Discovery, model: Model) -> Model:
     if not hidden:
         state.notes["delay calibration"] = "none: no activity has a hidden delay."
         return model
-    real = _real_waits(state, hidden)
     # The twin runs until the moment the log was extracted and is cut there, so that a long wait the log cannot
     # show yet is missing from both.
     extracted = fetchall(state.con, f"SELECT max(end_time) FROM {state.ev}")[0][0]
-    table = real.join(_twin_waits(model, extracted, hidden), how="inner", lsuffix="_real", rsuffix="_twin")
+    real = _mean_waits(state.con, state.ev, hidden, extracted)
+    table = real.join(_twin_waits(state, model, extracted, hidden), how="inner", lsuffix="_real", rsuffix="_twin")
     table = table[(table.n_real >= MIN_PAIRS) & (table.n_twin >= MIN_PAIRS) & (table.mean_twin > 0)]
     factors = {(str(a), str(p)): float(min(r.mean_real / r.mean_twin, MAX_FACTOR))
                for (a, p), r in table.iterrows() if r.mean_real > RATIO * r.mean_twin}
@@ -57,35 +57,30 @@ def calibrate_hidden_delays(state: Discovery, model: Model) -> Model:
     return model
 
 
-def _real_waits(state: Discovery, activities: list[str]) -> pd.DataFrame:
+def _mean_waits(con: duckdb.DuckDBPyConnection, events: str, activities: list[str], cut: datetime) -> pd.DataFrame:
     """Return the count and mean wait (seconds, from the previous step's end to the activity's end) per activity
-    and previous step (index activity, prev) in the log."""
-    return frame(state.con, f"""
-        SELECT activity, prev_activity AS prev, count(*) AS n, avg(epoch(end_time - prev_end)) AS mean
-        FROM {state.ev} WHERE prev_end IS NOT NULL AND list_contains($acts, activity)
+    and previous step (index activity, prev) in the table `events` (case_id, activity, end_time), up to `cut`."""
+    # One definition for the log and the twin: the step before is the case's previous event by end.
+    return frame(con, f"""
+        SELECT activity, prev, count(*) AS n, avg(epoch(end_time - prev_end)) AS mean FROM (
+            SELECT activity, end_time, lag(activity) OVER w AS prev, lag(end_time) OVER w AS prev_end
+            FROM {events} WINDOW w AS (PARTITION BY case_id ORDER BY end_time))
+        WHERE prev IS NOT NULL AND end_time <= $cut AND list_contains($acts, activity)
         GROUP BY ALL
-    """, {"acts": activities}).set_index(["activity", "prev"])
+    """, {"cut": cut, "acts": activities}).set_index(["activity", "prev"])
 
 
-def _twin_waits(model: Model, extracted: datetime, activities: list[str]) -> pd.DataFrame:
-    """Return what _real_waits returns, for one run of the model cut at `extracted`."""
+def _twin_waits(state: Discovery, model: Model, extracted: datetime, activities: list[str]) -> pd.DataFrame:
+    """Return what _mean_waits returns for one run of the model, cut at `extracted`."""
     from simulation.engine import simulate
 
     span_days = (pd.Timestamp(extracted) - pd.Timestamp(model.start)).total_seconds() / DAY_S
     run = simulate(model, seed=0, drain_days=max(span_days - model.horizon_days, 1.0))
-    events = run.events[["case_id", "activity", "end_time"]]
-    con = duckdb.connect()
+    state.con.register("_disc_twin", run.events[["case_id", "activity", "end_time"]])
     try:
-        con.register("twin", events)
-        return con.execute("""
-            SELECT activity, prev, count(*) AS n, avg(epoch(end_time - prev_end)) AS mean FROM (
-                SELECT activity, end_time, lag(activity) OVER w AS prev, lag(end_time) OVER w AS prev_end
-                FROM twin WINDOW w AS (PARTITION BY case_id ORDER BY end_time))
-            WHERE prev IS NOT NULL AND end_time <= $cut AND list_contains($acts, activity)
-            GROUP BY ALL
-        """, {"cut": extracted, "acts": activities}).df().set_index(["activity", "prev"])
+        return _mean_waits(state.con, "_disc_twin", activities, extracted)
     finally:
-        con.close()
+        state.con.unregister("_disc_twin")
 
 
 def _scale(model: Model, factors: dict[tuple[str, str], float]
