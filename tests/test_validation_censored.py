@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from ingest import ImportOptions, connect, import_file
-from simulation import validation
+from simulation import log_distances, validation
 from simulation.validation import IDS, MEASURES, Validation, censor_log, extraction_moment, validate
 from tests.conftest import csv_workspace, shipped_workspace
 from tests.test_simulation_validation import _cli
@@ -40,14 +40,17 @@ def views(academic: Path) -> dict[str, tuple[Validation, list[tuple[pd.DataFrame
     for name, options in (("default", {}), ("uncensored", {"censor": False}), ("censored", {"censor": True})):
         measured: list[tuple[pd.DataFrame, pd.DataFrame]] = []
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(validation, "distances", _recording(measured))
+            spy = _recording(measured)
+            patch.setattr(log_distances, "distances", spy)  # the twin's replications
+            patch.setattr(validation, "distances", spy)  # the naive reference
             out[name] = (validate(academic, ACADEMIC, **RUN, **options), measured)
     return out
 
 
 def _recording(measured: list) -> Callable[..., dict[str, float]]:
-    """Return a stand-in for validation.distances that appends each (real, other) pair it measures to `measured`."""
-    measure = validation.distances
+    """Return a stand-in for log_distances.distances that appends each (real, other) pair it measures to
+    `measured`."""
+    measure = log_distances.distances
 
     def spy(real: pd.DataFrame, other: pd.DataFrame, timezone: str = "UTC") -> dict[str, float]:
         measured.append((real, other))

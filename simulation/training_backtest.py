@@ -1,0 +1,87 @@
+"""Choices of the twin validated on the training cases alone: their own last share is an inner test period, and
+each candidate's twin is measured on it as the validation measures the twin on the real test period."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from simulation.holdout import (
+    _STARTS_SQL,
+    Split,
+    discover_training,
+    drain_days,
+    measurement_zone,
+    real_events,
+    split_by_start,
+    twin_logs,
+)
+from simulation.log_distances import distances_per_replication
+
+# The training window: the candidates (days of case starts before the cut; None = all of them) backtested on the
+# training cases' own last share, as the validation does on the whole log, each with this many replications;
+# a window needs this many training cases in that backtest.
+WINDOW_CANDIDATES: tuple[float | None, ...] = (None, 180.0, 90.0, 45.0)
+WINDOW_REPLICATIONS = 2
+WINDOW_MIN_CASES = 50
+
+
+@dataclass(frozen=True)
+class WindowChoice:
+    """The training window chosen by `choose_window`: its days (None = all), the score of each candidate tried
+    (geometric mean of the six distances relative to all cases'; lower is better) and a sentence for the notes."""
+
+    days: float | None
+    scores: dict[float | None, float]
+    note: str
+
+
+def _window_label(days: float | None) -> str:
+    return "all" if days is None else f"last {days:g} days"
+
+
+def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *, test_share: float = 0.2,
+                  seed: int = 0, timezone: str | None = None) -> WindowChoice:
+    """Return the training window of WINDOW_CANDIDATES whose twin validates best on the training cases alone: their
+    own last `test_share` is the test period of an inner validation per candidate."""
+    # A process that drifts (waits that grow, a changing mix of variants) is forecast better from its recent
+    # past, a stable one from all of it; only the training cases can tell which, without peeking at the test.
+    try:
+        inner = split_by_start(con, process, test_share, before=split.cut)
+    except ValueError as exc:
+        return WindowChoice(None, {}, f"all training cases (too few to backtest a window: {exc})")
+    span = (inner.cut - inner.first_start).total_seconds() / 86400
+    starts = con.execute(f"{_STARTS_SQL}", {"process": process, "before": inner.cut}).df()["case_start"]
+    candidates = [w for w in WINDOW_CANDIDATES if w is None or (
+        w < span and int((starts >= pd.Timestamp(inner.cut) - pd.Timedelta(days=w)).sum()) >= WINDOW_MIN_CASES)]
+    if len(candidates) < 2:
+        return WindowChoice(None, {}, "all training cases (no shorter window with enough cases to backtest)")
+    # Only the twin's distances count here: no naive reference, no charts.
+    real = real_events(con, process, inner.cut, test=True, before=split.cut)
+    distances_of: dict[float | None, pd.Series] = {}
+    drain = drain_days(con, process, inner.cut)
+    for w in candidates:
+        try:
+            model = discover_training(con, process, inner, w, timezone)
+        except ValueError:
+            continue
+        twins, _ = twin_logs(model, inner, inner.n_test, WINDOW_REPLICATIONS, seed, drain=drain)
+        per_rep = distances_per_replication(real, twins, measurement_zone(model))
+        distances_of[w] = per_rep.groupby("measure", sort=False)["value"].mean()
+    if None not in distances_of:
+        return WindowChoice(None, {}, "all training cases (the backtest on all of them failed)")
+    base = distances_of[None]
+    scores: dict[float | None, float] = {}
+    for w, d in distances_of.items():
+        ratio = (d / base).replace([np.inf, -np.inf], np.nan).dropna()
+        ratio = ratio[ratio > 0]
+        scores[w] = float(np.exp(np.log(ratio).mean())) if len(ratio) else math.inf
+    best = min(scores, key=lambda w: (scores[w], candidates.index(w)))  # a tie keeps the longer window
+    listed = ", ".join(f"{_window_label(w)} {v:.3f}" for w, v in scores.items())
+    what = "all training cases" if best is None else f"the training cases of the last {best:g} days before the cut"
+    return WindowChoice(best, scores, f"{what}, the best of {len(scores)} windows backtested on the training "
+                                      f"cases' own last {test_share:.0%} (distances relative to all: {listed})")
