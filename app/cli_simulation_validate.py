@@ -38,6 +38,9 @@ def validate_command(
     window: Annotated[str, typer.Option(help="Training cases the twin is discovered on: 'auto' (the window that "
                                              "validates best on the training cases themselves), 'all', or the "
                                              "days before the cut.")] = "auto",
+    delay_check: Annotated[str, typer.Option("--delay-check", help="Check the hidden delays by simulation "
+                                             "(discover --calibrate-delays): 'auto' (when that validates better "
+                                             "on the training cases themselves), 'on' or 'off'.")] = "auto",
     censor: Annotated[bool, typer.Option("--censor/--no-censor", help="Compare only what the log could have "
                                          "recorded by its extraction moment (like-for-like; not the published "
                                          "protocol): simulated events ending after the log's last recorded event "
@@ -57,12 +60,16 @@ def validate_command(
             days = float(window)
         except ValueError:
             fail(f"--window must be auto, all or a number of days, not {window!r}")
+    checks = {"auto": "auto", "on": True, "off": False}
+    if delay_check not in checks:
+        fail(f"--delay-check must be auto, on or off, not {delay_check!r}")
     with process_workspace(workspace, process) as con:
         try:
             with _progress() as bar:
                 task = bar.add_task("validating", total=1.0)
                 result = validate(con, process, test_share=test_share, replications=replications, seed=seed,
                                   timezone=timezone, window=days, censor=censor,
+                                  delay_check=checks[delay_check],
                                   progress=lambda f, m: bar.update(task, completed=f, description=m))
         except (ValueError, duckdb.Error) as exc:
             fail(str(exc).splitlines()[0])

@@ -183,15 +183,16 @@ def measurement_zone(model: Model) -> str:
 
 
 def discover_training(con: duckdb.DuckDBPyConnection, process: str, split: Split, window: float | None,
-                       timezone: str | None, progress: Progress | None = None) -> Model:
+                       timezone: str | None, progress: Progress | None = None, check_delays: bool = False) -> Model:
     """Return the model discovered on the split's training cases started in the last `window` days before the cut
-    (all of them for None)."""
+    (all of them for None), its hidden delays checked by simulation with `check_delays`."""
     from mining.filters import Filters
     from simulation.discovery import discover
 
     since = split.cut - timedelta(days=window) if window is not None else None
     filters = Filters(process=process, time_from=since, time_to=split.cut, time_mode="started")
-    return discover(con, process, timezone=timezone, filters=filters, progress=progress)
+    return discover(con, process, timezone=timezone, filters=filters, progress=progress,
+                    calibrate_delays=check_delays)
 
 
 def drain_days(con: duckdb.DuckDBPyConnection, process: str, cut: datetime) -> float:

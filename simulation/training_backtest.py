@@ -4,7 +4,7 @@ each candidate's twin is measured on it as the validation measures the twin on t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -21,6 +21,7 @@ from simulation.holdout import (
     twin_logs,
 )
 from simulation.log_distances import distances_per_replication
+from simulation.spec import Model
 
 # The training window: the candidates (days of case starts before the cut; None = all of them) backtested on the
 # training cases' own last share, as the validation does on the whole log, each with this many replications;
@@ -37,6 +38,19 @@ class WindowChoice:
 
     days: float | None
     scores: dict[float | None, float]
+    note: str
+    # The inner backtest's mean distances per window tried (measure -> value), for a later choice to compare with.
+    distances: dict[float | None, pd.Series] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class DelayCheckChoice:
+    """Whether the hidden delays are checked by simulation (discovery's wait_calibration), chosen by
+    `choose_delay_check`: the score of the checked twin (geometric mean of its six distances relative to the
+    plain twin's; None when nothing was compared) and a sentence for the notes."""
+
+    check: bool
+    score: float | None
     note: str
 
 
@@ -60,7 +74,6 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
         w < span and int((starts >= pd.Timestamp(inner.cut) - pd.Timedelta(days=w)).sum()) >= WINDOW_MIN_CASES)]
     if len(candidates) < 2:
         return WindowChoice(None, {}, "all training cases (no shorter window with enough cases to backtest)")
-    # Only the twin's distances count here: no naive reference, no charts.
     real = real_events(con, process, inner.cut, test=True, before=split.cut)
     distances_of: dict[float | None, pd.Series] = {}
     drain = drain_days(con, process, inner.cut)
@@ -69,19 +82,60 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
             model = discover_training(con, process, inner, w, timezone)
         except ValueError:
             continue
-        twins, _ = twin_logs(model, inner, inner.n_test, WINDOW_REPLICATIONS, seed, drain=drain)
-        per_rep = distances_per_replication(real, twins, measurement_zone(model))
-        distances_of[w] = per_rep.groupby("measure", sort=False)["value"].mean()
+        distances_of[w] = _inner_distances(model, inner, real, drain, seed)
     if None not in distances_of:
         return WindowChoice(None, {}, "all training cases (the backtest on all of them failed)")
-    base = distances_of[None]
-    scores: dict[float | None, float] = {}
-    for w, d in distances_of.items():
-        ratio = (d / base).replace([np.inf, -np.inf], np.nan).dropna()
-        ratio = ratio[ratio > 0]
-        scores[w] = float(np.exp(np.log(ratio).mean())) if len(ratio) else math.inf
+    scores = {w: _relative(d, distances_of[None]) for w, d in distances_of.items()}
     best = min(scores, key=lambda w: (scores[w], candidates.index(w)))  # a tie keeps the longer window
     listed = ", ".join(f"{_window_label(w)} {v:.3f}" for w, v in scores.items())
     what = "all training cases" if best is None else f"the training cases of the last {best:g} days before the cut"
     return WindowChoice(best, scores, f"{what}, the best of {len(scores)} windows backtested on the training "
-                                      f"cases' own last {test_share:.0%} (distances relative to all: {listed})")
+                                      f"cases' own last {test_share:.0%} (distances relative to all: {listed})",
+                        distances_of)
+
+
+def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Split, window: float | None, *,
+                       test_share: float = 0.2, seed: int = 0, timezone: str | None = None,
+                       plain: pd.Series | None = None) -> DelayCheckChoice:
+    """Return whether the model discovered on the training window validates better on the training cases alone
+    with its hidden delays checked by simulation than without (`plain`: the unchecked twin's mean distances on
+    the same inner split, when already measured)."""
+    # The check scales delays up where a performer's work on other waiting cases was counted as a queue the
+    # twin's people do not form; where the queue was real, it doubles the wait. Only the training cases can tell
+    # which (measured across logs, it helps some and hurts others: see the README).
+    try:
+        inner = split_by_start(con, process, test_share, before=split.cut)
+        unchecked = discover_training(con, process, inner, window, timezone)
+        checked = discover_training(con, process, inner, window, timezone, check_delays=True)
+    except ValueError as exc:
+        return DelayCheckChoice(False, None, f"hidden delays not checked (too few cases to backtest the check: "
+                                             f"{exc})")
+    if checked.activities == unchecked.activities:
+        found = checked.notes.get("delay calibration", "nothing to check")
+        return DelayCheckChoice(False, None, f"hidden delays not checked: on the training cases' own first "
+                                             f"{1 - test_share:.0%} the check changes nothing ({found})")
+    real = real_events(con, process, inner.cut, test=True, before=split.cut)
+    drain = drain_days(con, process, inner.cut)
+    if plain is None:
+        plain = _inner_distances(unchecked, inner, real, drain, seed)
+    score = _relative(_inner_distances(checked, inner, real, drain, seed), plain)
+    verdict = "checked by simulation" if score < 1 else "not checked"
+    return DelayCheckChoice(score < 1, score, f"hidden delays {verdict}: backtested on the training cases' own "
+                                              f"last {test_share:.0%}, the checked twin's distances are "
+                                              f"{score:.3f} times the unchecked twin's (geometric mean)")
+
+
+def _inner_distances(model: Model, inner: Split, real: pd.DataFrame, drain: float, seed: int) -> pd.Series:
+    """Return the twin's mean distance per measure on the inner test period (WINDOW_REPLICATIONS runs)."""
+    # Only the twin's distances count here: no naive reference, no charts.
+    twins, _ = twin_logs(model, inner, inner.n_test, WINDOW_REPLICATIONS, seed, drain=drain)
+    per_rep = distances_per_replication(real, twins, measurement_zone(model))
+    return per_rep.groupby("measure", sort=False)["value"].mean()
+
+
+def _relative(distances: pd.Series, base: pd.Series) -> float:
+    """Return the geometric mean of the distances relative to the base's (measures where either is 0 or
+    undefined left out; inf when none is left)."""
+    ratio = (distances / base).replace([np.inf, -np.inf], np.nan).dropna()
+    ratio = ratio[ratio > 0]
+    return float(np.exp(np.log(ratio).mean())) if len(ratio) else math.inf

@@ -15,6 +15,11 @@ cut); the candidate whose six distances are lowest relative to all's (geometric 
 model discovered for the real test period. A process that drifts is forecast better from its recent past, a stable
 one from all of it, and only the training cases decide which.
 
+The check of hidden delays: by default (`delay_check="auto"`) the same inner split then decides, on the chosen
+window, whether discovery checks the hidden delays by simulation (discovery's wait_calibration, which scales up a
+delay whose twin waits fall clearly short of the log's): the checked model is used when its six distances are
+lower, relative to the unchecked model's (geometric mean), and the check changes something.
+
 The twin: the model discovered on the training cases is moved to the test period. It starts `warmup_days` (the
 discovered warm-up) before the cut, so that the queues and the people are busy when the test period begins; the
 cases arriving before the cut are warm-up cases and dropped. As in the published protocol, the twin then
@@ -83,12 +88,18 @@ from simulation.holdout import (
 from simulation.log_distances import IDS, MEASURES, chart_data, distances, distances_per_replication
 from simulation.progress import Progress
 from simulation.spec import Model
-from simulation.training_backtest import WINDOW_CANDIDATES, WindowChoice, choose_window
+from simulation.training_backtest import (
+    WINDOW_CANDIDATES,
+    DelayCheckChoice,
+    WindowChoice,
+    choose_delay_check,
+    choose_window,
+)
 
 __all__ = [
-    "IDS", "MEASURES", "WINDOW_CANDIDATES", "Split", "Validation", "WindowChoice", "censor_log", "chart_data",
-    "choose_window", "distances", "drain_days", "extraction_moment", "for_test_period", "measurement_zone",
-    "naive_log", "real_events", "split_by_start", "twin_log", "validate",
+    "IDS", "MEASURES", "WINDOW_CANDIDATES", "DelayCheckChoice", "Split", "Validation", "WindowChoice", "censor_log",
+    "chart_data", "choose_delay_check", "choose_window", "distances", "drain_days", "extraction_moment",
+    "for_test_period", "measurement_zone", "naive_log", "real_events", "split_by_start", "twin_log", "validate",
 ]
 
 
@@ -109,6 +120,7 @@ class Validation:
     # The extraction moment every simulated log was cut at before measuring (the like-for-like view); None: the
     # logs were compared whole (the published protocol).
     censored_at: datetime | None = None
+    delays_checked: bool = False  # whether discovery checked the model's hidden delays by simulation
 
     @property
     def view(self) -> str:
@@ -145,19 +157,24 @@ def _censor_note(at: datetime, twins: list[pd.DataFrame], kept_twins: list[pd.Da
 def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str, *, test_share: float = 0.2,
              replications: int = 5, seed: int = 0, timezone: str | None = None,
              progress: Progress | None = None, match_test_cases: bool = True,
-             window: float | Literal["auto"] | None = "auto", censor: bool = False) -> Validation:
+             window: float | Literal["auto"] | None = "auto", censor: bool = False,
+             delay_check: bool | Literal["auto"] = "auto") -> Validation:
     """Return the validation of the twin discovered on the training cases against the held-out test period.
 
     With `match_test_cases` (the protocol), each replication simulates exactly as many cases as the test period
     has, from the cut on; without it, cases arrive from the model until the last test case's start. `window`:
     the days of training cases (by start, before the cut) the model is discovered on; None for all of them;
     "auto" for the candidate of WINDOW_CANDIDATES that validates best on the training cases themselves
-    (`choose_window`). With `censor` (like-for-like, not the protocol), the twin's and the naive reference's logs
-    are cut at the log's extraction moment before measuring (`censor_log`, `extraction_moment`)."""
+    (`choose_window`). `delay_check`: whether discovery checks the hidden delays by simulation; "auto" for
+    what validates better on the training cases themselves (`choose_delay_check`). With `censor` (like-for-like,
+    not the protocol), the twin's and the naive reference's logs are cut at the log's extraction moment before
+    measuring (`censor_log`, `extraction_moment`)."""
     if replications < 1:
         raise ValueError(f"replications must be at least 1, not {replications}")
     if window is not None and window != "auto" and not float(window) > 0:
         raise ValueError(f"window must be a positive number of days, None or 'auto', not {window!r}")
+    if delay_check not in (True, False, "auto"):
+        raise ValueError(f"delay_check must be True, False or 'auto', not {delay_check!r}")
     report = progress or (lambda fraction, message: None)
     timings: dict[str, float] = {}
     con, own = _connection(source)
@@ -170,6 +187,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         timings["split_s"] = time.perf_counter() - clock
 
         window_note = "all training cases"
+        choice: WindowChoice | None = None
         if window == "auto":
             clock = time.perf_counter()
             report(0.01, "choosing the training window")
@@ -180,10 +198,20 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
             window = float(window)
             window_note = f"the training cases of the last {window:g} days before the cut (given)"
 
+        check_note = f"hidden delays {'checked by simulation' if delay_check else 'not checked'} (given)"
+        if delay_check == "auto":
+            clock = time.perf_counter()
+            report(0.015, "backtesting the check of hidden delays")
+            checked = choose_delay_check(con, process, split, window, test_share=test_share, seed=seed,
+                                         timezone=timezone,
+                                         plain=choice.distances.get(window) if choice is not None else None)
+            delay_check, check_note = checked.check, checked.note
+            timings["delay_check_s"] = time.perf_counter() - clock
+
         clock = time.perf_counter()
         report(0.02, "discovering the model on the training cases")
         model = discover_training(con, process, split, window, timezone,
-                                   lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"))
+                                  lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"), bool(delay_check))
         timings["discovery_s"] = time.perf_counter() - clock
         drain = drain_days(con, process, split.cut)
         censored_at = extraction_moment(con, process) if censor else None
@@ -237,6 +265,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
            if match_test_cases else "cases arriving until the last test case's start; ")
         + f"cases run on until done, at most {drain:,.0f} days after the last arrival ({DRAIN_FACTOR:g} times the "
         f"longest training case); {replications} replication(s), seed {seed}.",
+        f"{check_note}.",
         f"naive: the last {replayed[IDS.case].nunique():,} training cases shifted by "
         f"{_shift_text(training, replayed)} (whole weeks: weekdays and hours kept), the first at or after the cut.",
     ]
@@ -248,7 +277,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     report(1.0, "done")
     return Validation(split=split, measures=measures, replications=reps, logs=logs,
                       charts=chart_data(real, twins, naive, tz), model=moved, timezone=tz, timings=timings,
-                      notes=notes, window_days=window, censored_at=censored_at)
+                      notes=notes, window_days=window, censored_at=censored_at, delays_checked=bool(delay_check))
 
 
 def _shift_text(training: pd.DataFrame, naive: pd.DataFrame) -> str:

@@ -2,7 +2,8 @@
 clerk receives each invoice and matches it once the supplier has answered, days later: the clerk is busy for
 about a third of each wait with other invoices, which the wait's decomposition counts as a queue, but the twin's
 single clerk, lightly loaded, forms none. Without the check the twin's waits fall short of the log's; with it
-they match. The check is off by default (see the README for why): discover(..., calibrate_delays=True)."""
+they match. The check is off by default in discovery (see the README for why): discover(..., calibrate_delays=True);
+the validation turns it on where a backtest on the training cases says it pays (delay_check="auto")."""
 
 from __future__ import annotations
 
@@ -109,3 +110,53 @@ def test_the_command_line_checks_the_delays_when_asked(tmp_path):
     before = Model.from_yaml(plain.read_text()).activity("Match").delay_for("Receive").mean_value()
     after = Model.from_yaml(checked.read_text()).activity("Match").delay_for("Receive").mean_value()
     assert after > 1.2 * before, (before, after)
+
+
+def test_the_validation_checks_the_delays_where_the_training_cases_say_it_pays(tmp_path):
+    from simulation.validation import validate
+
+    events, cases = generate_invoices()
+    path = write_workspace(tmp_path / "answers.duckdb", events, cases, process="answers")
+    auto = validate(path, "answers", replications=2, window=None)
+    plain = validate(path, "answers", replications=2, window=None, delay_check=False)
+    assert auto.delays_checked and not plain.delays_checked
+    note = next(n for n in auto.notes if n.startswith("hidden delays"))
+    assert "checked by simulation: backtested" in note, note
+    score = float(note.split(" times ")[0].rsplit(" ", 1)[1])
+    assert score < 1, note
+    assert "hidden delays not checked (given)." in plain.notes
+    # The backtest's verdict holds on the real test period: the waits after Receive, and so the cases' cycle
+    # times, come closer to the log's.
+    by = {name: r.measures.set_index("measure")["twin_mean"] for name, r in (("auto", auto), ("plain", plain))}
+    assert by["auto"]["relative_event"] < 0.7 * by["plain"]["relative_event"], by
+    assert by["auto"]["cycle_time"] < 0.7 * by["plain"]["cycle_time"], by
+    with pytest.raises(ValueError, match="delay_check"):
+        validate(path, "answers", replications=1, window=None, delay_check="sometimes")
+
+
+def test_the_validation_leaves_delays_alone_where_the_check_changes_nothing(tmp_path):
+    from simulation.validation import validate
+
+    events, cases = generate_invoices(seed=6)
+    events["resource"] = [f"clerk {i % 10}" for i in range(len(events))]
+    path = write_workspace(tmp_path / "spread.duckdb", events, cases, process="spread")
+    result = validate(path, "spread", replications=1, window=None)
+    assert not result.delays_checked
+    note = next(n for n in result.notes if n.startswith("hidden delays"))
+    assert "changes nothing" in note and "no wait falls short" in note, note
+
+
+def test_the_validate_command_takes_the_delay_check(tmp_path):
+    from typer.testing import CliRunner
+
+    from tests.test_simulation_validation import _cli
+
+    events, cases = generate_invoices()
+    path = write_workspace(tmp_path / "answers.duckdb", events, cases, process="answers")
+    runner = CliRunner()
+    base = ["validate", "answers", "-w", str(path), "--window", "all", "--replications", "1"]
+    off = runner.invoke(_cli(), [*base, "--delay-check", "off"])
+    assert off.exit_code == 0, off.output
+    assert "hidden delays not checked (given)" in " ".join(off.output.split())
+    wrong = runner.invoke(_cli(), [*base, "--delay-check", "maybe"])
+    assert wrong.exit_code != 0 and "--delay-check must be auto, on or off" in wrong.output
