@@ -111,7 +111,8 @@ def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Spli
         return DelayCheckChoice(False, None, f"hidden delays not checked (too few cases to backtest the check: "
                                              f"{exc})")
     if checked.activities == unchecked.activities:
-        found = checked.notes.get("delay calibration", "nothing to check")
+        # The calibration's note ends with what it found: "no wait falls short", "no activity has a hidden delay".
+        found = checked.notes.get("delay calibration", "nothing to check").rsplit(": ", 1)[-1].rstrip(".")
         return DelayCheckChoice(False, None, f"hidden delays not checked: on the training cases' own first "
                                              f"{1 - test_share:.0%} the check changes nothing ({found})")
     real = real_events(con, process, inner.cut, test=True, before=split.cut)

@@ -18,7 +18,8 @@ st.caption("The last cases by start are held out as the test period. A model dis
            "simulates the test period (starting one warm-up earlier, warm-up cases dropped); the naive reference "
            "replays the last training cases whole weeks later, from the cut on. The twin learns from the training "
            "window (all of it, or its last 180, 90 or 45 days) that validates best on the training cases "
-           "themselves. Every measure is a distance to the real test log: lower is better.")
+           "themselves, and checks its hidden delays by simulation where that validates better there too. Every "
+           "measure is a distance to the real test log: lower is better.")
 
 cols = st.columns([2, 2, 2, 3, 3], vertical_alignment="bottom")
 share = cols[0].number_input("Test share", 0.05, 0.5, 0.2, 0.05, key="val_share",
