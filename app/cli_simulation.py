@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 import typer
@@ -155,26 +155,30 @@ def discover_command(
              "daylight-saving rule the working day keeps, else UTC).")] = None,
     start_estimation: Annotated[str, typer.Option(
         help="auto (estimate missing starts of manual steps), always or none.")] = "auto",
-    calibrate_delays: Annotated[bool, typer.Option(
-        "--calibrate-delays", help="Simulate the model over the log's span and scale up the hidden delays (waits "
-                                   "of people's steps not explained by a queue) whose twin waits fall clearly "
-                                   "short of the log's (off by default: see the README).")] = False,
+    delay_check: Annotated[str, typer.Option(
+        "--delay-check", help="Check the hidden delays (waits of people's steps not explained by a queue) by "
+                              "simulation, scaling up those whose twin waits fall clearly short of the log's: "
+                              "'off' (the default: see the README), 'on', or 'auto' (when the log's own last "
+                              "fifth validates better with the check).")] = "off",
 ) -> None:
     """Discover a simulation model of the process from the workspace's log and write it as YAML to review."""
-    from simulation.discovery import discover
+    from simulation.training_backtest import discover_with_delay_check
 
     if start_estimation not in ("auto", "always", "none"):
         fail(f"--start-estimation must be auto, always or none, not {start_estimation!r}")
+    checks: dict[str, bool | Literal["auto"]] = {"off": False, "on": True, "auto": "auto"}
+    if delay_check not in checks:
+        fail(f"--delay-check must be off, on or auto, not {delay_check!r}")
     path = existing_workspace(workspace)
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True,
                    disable=not err.is_terminal)
     try:
         with bar:
             task = bar.add_task("discovering", total=1.0)
-            model = discover(path, process, timezone=timezone, start_estimation=start_estimation,
-                             calibrate_delays=calibrate_delays,
-                             progress=lambda fraction, message: bar.update(task, completed=fraction,
-                                                                           description=message))
+            model = discover_with_delay_check(path, process, checks[delay_check], timezone=timezone,
+                                              start_estimation=start_estimation,
+                                              progress=lambda fraction, message: bar.update(
+                                                  task, completed=fraction, description=message))
     except (ValueError, KeyError) as exc:
         fail(str(exc).splitlines()[0].strip("'\""))
     text = model.to_yaml()

@@ -4,12 +4,16 @@ each candidate's twin is measured on it as the validation measures the twin on t
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from simulation.discovery.state import StartEstimation
 from simulation.holdout import (
     _STARTS_SQL,
     Split,
@@ -21,6 +25,7 @@ from simulation.holdout import (
     twin_logs,
 )
 from simulation.log_distances import distances_per_replication
+from simulation.progress import Progress
 from simulation.spec import Model
 
 # The training window: the candidates (days of case starts before the cut; None = all of them) backtested on the
@@ -94,17 +99,20 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
                         distances_of)
 
 
-def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Split, window: float | None, *,
-                       test_share: float = 0.2, seed: int = 0, timezone: str | None = None,
-                       plain: pd.Series | None = None) -> DelayCheckChoice:
+def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Split | None = None,
+                       window: float | None = None, *, test_share: float = 0.2, seed: int = 0,
+                       timezone: str | None = None, plain: pd.Series | None = None) -> DelayCheckChoice:
     """Return whether the model discovered on the training window validates better on the training cases alone
     with its hidden delays checked by simulation than without (`plain`: the unchecked twin's mean distances on
-    the same inner split, when already measured)."""
+    the same inner split, when already measured). Without a split, the whole log's cases are the training cases
+    (the choice for a model discovered on all of them)."""
     # The check scales delays up where a performer's work on other waiting cases was counted as a queue the
     # twin's people do not form; where the queue was real, it doubles the wait. Only the training cases can tell
     # which (measured across logs, it helps some and hurts others: see the README).
+    before = split.cut if split is not None else None
+    whose = "the training cases' own" if split is not None else "the log's"
     try:
-        inner = split_by_start(con, process, test_share, before=split.cut)
+        inner = split_by_start(con, process, test_share, before=before)
         unchecked = discover_training(con, process, inner, window, timezone)
         checked = discover_training(con, process, inner, window, timezone, check_delays=True)
     except ValueError as exc:
@@ -113,15 +121,15 @@ def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Spli
     if checked.activities == unchecked.activities:
         # The calibration's note ends with what it found: "no wait falls short", "no activity has a hidden delay".
         found = checked.notes.get("delay calibration", "nothing to check").rsplit(": ", 1)[-1].rstrip(".")
-        return DelayCheckChoice(False, None, f"hidden delays not checked: on the training cases' own first "
+        return DelayCheckChoice(False, None, f"hidden delays not checked: on {whose} first "
                                              f"{1 - test_share:.0%} the check changes nothing ({found})")
-    real = real_events(con, process, inner.cut, test=True, before=split.cut)
+    real = real_events(con, process, inner.cut, test=True, before=before)
     drain = drain_days(con, process, inner.cut)
     if plain is None:
         plain = _inner_distances(unchecked, inner, real, drain, seed)
     score = _relative(_inner_distances(checked, inner, real, drain, seed), plain)
     verdict = "checked by simulation" if score < 1 else "not checked"
-    return DelayCheckChoice(score < 1, score, f"hidden delays {verdict}: backtested on the training cases' own "
+    return DelayCheckChoice(score < 1, score, f"hidden delays {verdict}: backtested on {whose} "
                                               f"last {test_share:.0%}, the checked twin's distances are "
                                               f"{score:.3f} times the unchecked twin's (geometric mean)")
 
@@ -140,3 +148,37 @@ def _relative(distances: pd.Series, base: pd.Series) -> float:
     ratio = (distances / base).replace([np.inf, -np.inf], np.nan).dropna()
     ratio = ratio[ratio > 0]
     return float(np.exp(np.log(ratio).mean())) if len(ratio) else math.inf
+
+
+def discover_with_delay_check(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str,
+                              delay_check: bool | Literal["auto"] = "auto", *, timezone: str | None = None,
+                              start_estimation: StartEstimation = "auto",
+                              progress: Progress | None = None) -> Model:
+    """Return the model discovered from all the process's cases, its hidden delays checked by simulation when
+    `delay_check` is True, or for "auto" when the log's own last fifth validates better with the check
+    (`choose_delay_check`); the verdict is in the model's notes ("delay check")."""
+    from simulation.discovery import discover
+
+    if delay_check not in (True, False, "auto"):
+        raise ValueError(f"delay_check must be True, False or 'auto', not {delay_check!r}")
+    report = progress or (lambda fraction, message: None)
+    own = not isinstance(source, duckdb.DuckDBPyConnection)
+    if own:
+        from ingest import connect
+
+        con = connect(Path(source), read_only=True)
+    else:
+        con = source
+    try:
+        note = f"hidden delays {'checked by simulation' if delay_check else 'not checked'} (given)"
+        done = 0.0  # the share of the progress the backtest takes
+        if delay_check == "auto":
+            report(0.0, "backtesting the check of hidden delays")
+            choice = choose_delay_check(con, process, timezone=timezone)
+            delay_check, note, done = choice.check, choice.note, 0.6
+        model = discover(con, process, timezone=timezone, start_estimation=start_estimation,
+                         calibrate_delays=bool(delay_check), progress=lambda f, m: report(done + (1 - done) * f, m))
+    finally:
+        if own:
+            con.close()
+    return model.model_copy(update={"notes": {**model.notes, "delay check": f"{note}."}})

@@ -159,3 +159,14 @@ def test_empty_workspace_shows_the_info_message(tmp_path: Path, monkeypatch: pyt
     at.switch_page(PAGE).run()
     assert not at.exception
     assert "holds no events yet" in texts(at.info)
+
+
+def test_the_as_is_hidden_delays_can_be_checked_by_a_backtest(lab: AppTest) -> None:
+    notes = texts(lab.markdown)
+    assert "**delay check**: hidden delays not checked (given)." in notes
+    lab.selectbox(key="lab_delay_check").select("checked where a backtest says it pays").run(timeout=180)
+    assert not lab.exception
+    notes = texts(lab.markdown)
+    # The verdict of the backtest on the log's own last fifth, whichever way it goes, is in the model's notes.
+    assert "**delay check**: hidden delays" in notes and "on the log's" in notes, notes[-2000:]
+    assert {m.label for m in lab.metric} >= {"Cases per week", "Activities"}

@@ -105,11 +105,34 @@ def test_the_command_line_checks_the_delays_when_asked(tmp_path):
     plain, checked = tmp_path / "plain.yaml", tmp_path / "checked.yaml"
     assert CliRunner().invoke(cli, ["discover", "answers", "-w", str(path), "--out", str(plain)]).exit_code == 0
     result = CliRunner().invoke(cli, ["discover", "answers", "-w", str(path), "--out", str(checked),
-                                      "--calibrate-delays"])
+                                      "--delay-check", "on"])
     assert result.exit_code == 0, result.output
     before = Model.from_yaml(plain.read_text()).activity("Match").delay_for("Receive").mean_value()
     after = Model.from_yaml(checked.read_text()).activity("Match").delay_for("Receive").mean_value()
     assert after > 1.2 * before, (before, after)
+    assert Model.from_yaml(plain.read_text()).notes["delay check"] == "hidden delays not checked (given)."
+    wrong = CliRunner().invoke(cli, ["discover", "answers", "-w", str(path), "--delay-check", "maybe"])
+    assert wrong.exit_code != 0 and "--delay-check must be off, on or auto" in wrong.output
+
+
+def test_discovery_checks_the_delays_when_the_logs_own_backtest_says_it_pays(tmp_path):
+    from simulation.training_backtest import discover_with_delay_check
+
+    events, cases = generate_invoices()
+    path = write_workspace(tmp_path / "answers.duckdb", events, cases, process="answers")
+    steps: list[float] = []
+    model = discover_with_delay_check(path, "answers", "auto", progress=lambda f, m: steps.append(f))
+    note = model.notes["delay check"]
+    assert note.startswith("hidden delays checked by simulation: backtested on the log's last 20%"), note
+    assert "Match after Receive" in model.notes["delay calibration"]
+    assert steps[0] == 0.0 and steps == sorted(steps) and steps[-1] == 1.0
+    # Where ten clerks share the work, the check changes nothing, so the model is discovery's own.
+    events, cases = generate_invoices(seed=6)
+    events["resource"] = [f"clerk {i % 10}" for i in range(len(events))]
+    path = write_workspace(tmp_path / "spread.duckdb", events, cases, process="spread")
+    spread = discover_with_delay_check(path, "spread", "auto")
+    assert "changes nothing (no wait falls short)" in spread.notes["delay check"], spread.notes["delay check"]
+    assert spread.activities == discover(path, "spread").activities
 
 
 def test_the_validation_checks_the_delays_where_the_training_cases_say_it_pays(tmp_path):

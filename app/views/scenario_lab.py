@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from app import state
 from mining.kpis import default_config
 from simulation.designs import apply
-from simulation.discovery import discover
 from simulation.experiments import (
     AS_IS,
     HEADLINE,
@@ -55,6 +54,7 @@ from simulation.store import (
     save_result,
     save_scenario,
 )
+from simulation.training_backtest import discover_with_delay_check
 
 # Session state: {process: [Scenario]} being edited, {process: ExperimentResult} of the last run, and
 # {process: ExperimentResult} of the saved run chosen for comparison.
@@ -86,11 +86,17 @@ def one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+# How the as-is model's hidden delays are taken: the lab's choice -> discover_with_delay_check's.
+DELAY_CHECKS: dict[str, bool | str] = {"as discovered": False, "checked where a backtest says it pays": "auto",
+                                       "checked by simulation": True}
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
-def discovered(path: str, version: tuple[int, int], process: str, timezone: str | None) -> Model:
-    """Return the model discovered from the process, cached per workspace version and time zone."""
+def discovered(path: str, version: tuple[int, int], process: str, timezone: str | None,
+               delay_check: bool | str = False) -> Model:
+    """Return the model discovered from the process, cached per workspace version, time zone and delay check."""
     with state.connection(Path(path)) as con:
-        return discover(con, process, timezone=timezone)
+        return discover_with_delay_check(con, process, delay_check, timezone=timezone)
 
 
 def fmt(kpi: str, value: float) -> str:
@@ -125,15 +131,22 @@ st.caption("Start from the as-is model discovered from the log, add scenarios bu
 path = state.current_workspace()
 
 st.header("1. As-is model", divider="gray")
-top = st.columns([2, 3], vertical_alignment="bottom")
+top = st.columns([2, 2, 3], vertical_alignment="bottom")
 timezone = top[0].text_input("Time zone of the log", key="lab_timezone", placeholder="e.g. Europe/Amsterdam",
                              help="Local time zone for calendars and arrivals; empty: the log's own or UTC.")
-upload = top[1].file_uploader("Or use an edited model (YAML)", type=["yaml", "yml"], key="lab_model_upload",
+check = top[1].selectbox(
+    "Hidden delays", list(DELAY_CHECKS), key="lab_delay_check",
+    help="Waits of people's steps that no queue explains. Checked by simulation: the model's twin runs over the "
+         "log's span and a delay whose waits come out clearly shorter than the log's is scaled up (at most twice). "
+         "A backtest decides: the check is kept when the log's last fifth of cases validates better with it (takes "
+         "longer).")
+upload = top[2].file_uploader("Or use an edited model (YAML)", type=["yaml", "yml"], key="lab_model_upload",
                               help="A model downloaded below, edited; it replaces the discovered one.")
 
 try:
     with st.spinner("Discovering the as-is model…"):
-        found = discovered(str(path), state.workspace_version(path), chosen, timezone.strip() or None)
+        found = discovered(str(path), state.workspace_version(path), chosen, timezone.strip() or None,
+                           DELAY_CHECKS[check])
 except (ValueError, KeyError) as exc:
     found = None
     discovery_error = one_line(exc)
