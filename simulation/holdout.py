@@ -5,8 +5,12 @@ from a model discovered on the training cases. The protocol is described in simu
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -49,6 +53,22 @@ class Split:
     def test_days(self) -> float:
         """Return the days from the cut to the last test case's start (the period the test cases arrive in)."""
         return (self.last_start - self.cut).total_seconds() / 86400
+
+
+@contextmanager
+def opened(source: str | os.PathLike | duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to the workspace: a path is opened read-only and closed after, an open connection is
+    used as it is and left open."""
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        yield source
+        return
+    from ingest import connect
+
+    con = connect(Path(source), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def split_by_start(con: duckdb.DuckDBPyConnection, process: str, test_share: float = 0.2,

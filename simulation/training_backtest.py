@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import duckdb
@@ -20,6 +19,7 @@ from simulation.holdout import (
     discover_training,
     drain_days,
     measurement_zone,
+    opened,
     real_events,
     split_by_start,
     twin_logs,
@@ -57,6 +57,11 @@ class DelayCheckChoice:
     check: bool
     score: float | None
     note: str
+
+    @classmethod
+    def given(cls, check: bool) -> DelayCheckChoice:
+        """Return the choice made by the caller, not by a backtest."""
+        return cls(check, None, f"hidden delays {'checked by simulation' if check else 'not checked'} (given)")
 
 
 def _window_label(days: float | None) -> str:
@@ -162,23 +167,13 @@ def discover_with_delay_check(source: str | os.PathLike | duckdb.DuckDBPyConnect
     if delay_check not in (True, False, "auto"):
         raise ValueError(f"delay_check must be True, False or 'auto', not {delay_check!r}")
     report = progress or (lambda fraction, message: None)
-    own = not isinstance(source, duckdb.DuckDBPyConnection)
-    if own:
-        from ingest import connect
-
-        con = connect(Path(source), read_only=True)
-    else:
-        con = source
-    try:
-        note = f"hidden delays {'checked by simulation' if delay_check else 'not checked'} (given)"
+    with opened(source) as con:
         done = 0.0  # the share of the progress the backtest takes
         if delay_check == "auto":
             report(0.0, "backtesting the check of hidden delays")
-            choice = choose_delay_check(con, process, timezone=timezone)
-            delay_check, note, done = choice.check, choice.note, 0.6
+            choice, done = choose_delay_check(con, process, timezone=timezone), 0.6
+        else:
+            choice = DelayCheckChoice.given(delay_check)
         model = discover(con, process, timezone=timezone, start_estimation=start_estimation,
-                         calibrate_delays=bool(delay_check), progress=lambda f, m: report(done + (1 - done) * f, m))
-    finally:
-        if own:
-            con.close()
-    return model.model_copy(update={"notes": {**model.notes, "delay check": f"{note}."}})
+                         calibrate_delays=choice.check, progress=lambda f, m: report(done + (1 - done) * f, m))
+    return model.model_copy(update={"notes": {**model.notes, "delay check": f"{choice.note}."}})

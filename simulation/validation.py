@@ -63,7 +63,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 
 import duckdb
@@ -80,6 +79,7 @@ from simulation.holdout import (
     for_test_period,
     measurement_zone,
     naive_log,
+    opened,
     real_events,
     split_by_start,
     twin_log,
@@ -130,14 +130,6 @@ class Validation:
         return f"like-for-like (simulated logs cut at the extraction moment, {self.censored_at:%Y-%m-%d %H:%M} UTC)"
 
 
-def _connection(source: str | os.PathLike | duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection, bool]:
-    if isinstance(source, duckdb.DuckDBPyConnection):
-        return source, False
-    from ingest import connect
-
-    return connect(Path(source), read_only=True), True
-
-
 def _censor_note(at: datetime, twins: list[pd.DataFrame], kept_twins: list[pd.DataFrame], naive: pd.DataFrame,
                  kept_naive: pd.DataFrame) -> str:
     """Return the note of the like-for-like view: the extraction moment and what the cut dropped."""
@@ -177,8 +169,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
         raise ValueError(f"delay_check must be True, False or 'auto', not {delay_check!r}")
     report = progress or (lambda fraction, message: None)
     timings: dict[str, float] = {}
-    con, own = _connection(source)
-    try:
+    with opened(source) as con:
         clock = time.perf_counter()
         report(0.0, "splitting the log")
         split = split_by_start(con, process, test_share)
@@ -198,26 +189,23 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
             window = float(window)
             window_note = f"the training cases of the last {window:g} days before the cut (given)"
 
-        check_note = f"hidden delays {'checked by simulation' if delay_check else 'not checked'} (given)"
         if delay_check == "auto":
             clock = time.perf_counter()
             report(0.015, "backtesting the check of hidden delays")
             checked = choose_delay_check(con, process, split, window, test_share=test_share, seed=seed,
                                          timezone=timezone,
                                          plain=choice.distances.get(window) if choice is not None else None)
-            delay_check, check_note = checked.check, checked.note
             timings["delay_check_s"] = time.perf_counter() - clock
+        else:
+            checked = DelayCheckChoice.given(delay_check)
 
         clock = time.perf_counter()
         report(0.02, "discovering the model on the training cases")
         model = discover_training(con, process, split, window, timezone,
-                                  lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"), bool(delay_check))
+                                  lambda f, m: report(0.02 + 0.18 * f, f"discovery: {m}"), checked.check)
         timings["discovery_s"] = time.perf_counter() - clock
         drain = drain_days(con, process, split.cut)
         censored_at = extraction_moment(con, process) if censor else None
-    finally:
-        if own:
-            con.close()
 
     tz = measurement_zone(model)
     n_twin = split.n_test if match_test_cases else None
@@ -265,7 +253,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
            if match_test_cases else "cases arriving until the last test case's start; ")
         + f"cases run on until done, at most {drain:,.0f} days after the last arrival ({DRAIN_FACTOR:g} times the "
         f"longest training case); {replications} replication(s), seed {seed}.",
-        f"{check_note}.",
+        f"{checked.note}.",
         f"naive: the last {replayed[IDS.case].nunique():,} training cases shifted by "
         f"{_shift_text(training, replayed)} (whole weeks: weekdays and hours kept), the first at or after the cut.",
     ]
@@ -277,7 +265,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
     report(1.0, "done")
     return Validation(split=split, measures=measures, replications=reps, logs=logs,
                       charts=chart_data(real, twins, naive, tz), model=moved, timezone=tz, timings=timings,
-                      notes=notes, window_days=window, censored_at=censored_at, delays_checked=bool(delay_check))
+                      notes=notes, window_days=window, censored_at=censored_at, delays_checked=checked.check)
 
 
 def _shift_text(training: pd.DataFrame, naive: pd.DataFrame) -> str:
