@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.case_draws import draw_cases
+from simulation.discovery.state import StartEstimation
 from simulation.engine import simulate
 from simulation.log_distances import IDS, package_log
 from simulation.progress import Progress
@@ -203,7 +204,8 @@ def measurement_zone(model: Model) -> str:
 
 
 def discover_training(con: duckdb.DuckDBPyConnection, process: str, split: Split, window: float | None,
-                       timezone: str | None, progress: Progress | None = None, check_delays: bool = False) -> Model:
+                       timezone: str | None, progress: Progress | None = None, check_delays: bool = False,
+                       start_estimation: StartEstimation = "auto") -> Model:
     """Return the model discovered on the split's training cases started in the last `window` days before the cut
     (all of them for None), its hidden delays checked by simulation with `check_delays`."""
     from mining.filters import Filters
@@ -212,7 +214,7 @@ def discover_training(con: duckdb.DuckDBPyConnection, process: str, split: Split
     since = split.cut - timedelta(days=window) if window is not None else None
     filters = Filters(process=process, time_from=since, time_to=split.cut, time_mode="started")
     return discover(con, process, timezone=timezone, filters=filters, progress=progress,
-                    calibrate_delays=check_delays)
+                    calibrate_delays=check_delays, start_estimation=start_estimation)
 
 
 def drain_days(con: duckdb.DuckDBPyConnection, process: str, cut: datetime) -> float:

@@ -106,7 +106,8 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
 
 def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Split | None = None,
                        window: float | None = None, *, test_share: float = 0.2, seed: int = 0,
-                       timezone: str | None = None, plain: pd.Series | None = None) -> DelayCheckChoice:
+                       timezone: str | None = None, plain: pd.Series | None = None,
+                       start_estimation: StartEstimation = "auto") -> DelayCheckChoice:
     """Return whether the model discovered on the training window validates better on the training cases alone
     with its hidden delays checked by simulation than without (`plain`: the unchecked twin's mean distances on
     the same inner split, when already measured). Without a split, the whole log's cases are the training cases
@@ -118,8 +119,9 @@ def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Spli
     whose = "the training cases' own" if split is not None else "the log's"
     try:
         inner = split_by_start(con, process, test_share, before=before)
-        unchecked = discover_training(con, process, inner, window, timezone)
-        checked = discover_training(con, process, inner, window, timezone, check_delays=True)
+        unchecked = discover_training(con, process, inner, window, timezone, start_estimation=start_estimation)
+        checked = discover_training(con, process, inner, window, timezone, check_delays=True,
+                                    start_estimation=start_estimation)
     except ValueError as exc:
         return DelayCheckChoice(False, None, f"hidden delays not checked (too few cases to backtest the check: "
                                              f"{exc})")
@@ -171,7 +173,8 @@ def discover_with_delay_check(source: str | os.PathLike | duckdb.DuckDBPyConnect
         done = 0.0  # the share of the progress the backtest takes
         if delay_check == "auto":
             report(0.0, "backtesting the check of hidden delays")
-            choice, done = choose_delay_check(con, process, timezone=timezone), 0.6
+            choice = choose_delay_check(con, process, timezone=timezone, start_estimation=start_estimation)
+            done = 0.6
         else:
             choice = DelayCheckChoice.given(delay_check)
         model = discover(con, process, timezone=timezone, start_estimation=start_estimation,
