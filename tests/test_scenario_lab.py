@@ -164,7 +164,7 @@ def test_empty_workspace_shows_the_info_message(tmp_path: Path, monkeypatch: pyt
 def test_the_as_is_hidden_delays_can_be_checked_by_a_backtest(lab: AppTest) -> None:
     notes = texts(lab.markdown)
     assert "**delay check**: hidden delays not checked (given)." in notes
-    lab.selectbox(key="lab_delay_check").select("checked where a backtest says it pays").run(timeout=180)
+    lab.selectbox(key="lab_delay_check").select("a backtest decides").run(timeout=180)
     assert not lab.exception
     notes = texts(lab.markdown)
     # The verdict of the backtest on the log's own last fifth, whichever way it goes, is in the model's notes.

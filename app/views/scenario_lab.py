@@ -87,7 +87,7 @@ def one_line(exc: Exception) -> str:
 
 
 # How the as-is model's hidden delays are taken: the lab's choice -> discover_with_delay_check's.
-DELAY_CHECKS: dict[str, bool | str] = {"as discovered": False, "checked where a backtest says it pays": "auto",
+DELAY_CHECKS: dict[str, bool | str] = {"as discovered": False, "a backtest decides": "auto",
                                        "checked by simulation": True}
 
 
