@@ -44,7 +44,9 @@ class WindowChoice:
     days: float | None
     scores: dict[float | None, float]
     note: str
-    # The inner backtest's mean distances per window tried (measure -> value), for a later choice to compare with.
+    # The inner backtest's model and mean distances (measure -> value) per window tried, for a later choice on the
+    # same inner split to start from.
+    models: dict[float | None, Model] = field(default_factory=dict, repr=False)
     distances: dict[float | None, pd.Series] = field(default_factory=dict, repr=False)
 
 
@@ -85,14 +87,15 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
     if len(candidates) < 2:
         return WindowChoice(None, {}, "all training cases (no shorter window with enough cases to backtest)")
     real = real_events(con, process, inner.cut, test=True, before=split.cut)
+    models: dict[float | None, Model] = {}
     distances_of: dict[float | None, pd.Series] = {}
     drain = drain_days(con, process, inner.cut)
     for w in candidates:
         try:
-            model = discover_training(con, process, inner, w, timezone)
+            models[w] = discover_training(con, process, inner, w, timezone)
         except ValueError:
             continue
-        distances_of[w] = _inner_distances(model, inner, real, drain, seed)
+        distances_of[w] = _inner_distances(models[w], inner, real, drain, seed)
     if None not in distances_of:
         return WindowChoice(None, {}, "all training cases (the backtest on all of them failed)")
     scores = {w: _relative(d, distances_of[None]) for w, d in distances_of.items()}
@@ -101,17 +104,17 @@ def choose_window(con: duckdb.DuckDBPyConnection, process: str, split: Split, *,
     what = "all training cases" if best is None else f"the training cases of the last {best:g} days before the cut"
     return WindowChoice(best, scores, f"{what}, the best of {len(scores)} windows backtested on the training "
                                       f"cases' own last {test_share:.0%} (distances relative to all: {listed})",
-                        distances_of)
+                        models, distances_of)
 
 
 def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Split | None = None,
                        window: float | None = None, *, test_share: float = 0.2, seed: int = 0,
-                       timezone: str | None = None, plain: pd.Series | None = None,
+                       timezone: str | None = None, window_choice: WindowChoice | None = None,
                        start_estimation: StartEstimation = "auto") -> DelayCheckChoice:
     """Return whether the model discovered on the training window validates better on the training cases alone
-    with its hidden delays checked by simulation than without (`plain`: the unchecked twin's mean distances on
-    the same inner split, when already measured). Without a split, the whole log's cases are the training cases
-    (the choice for a model discovered on all of them)."""
+    with its hidden delays checked by simulation than without (`window_choice`: the window backtest on the same
+    inner split, whose unchecked model and distances of `window` are reused). Without a split, the whole log's
+    cases are the training cases (the choice for a model discovered on all of them)."""
     # The check scales delays up where a performer's work on other waiting cases was counted as a queue the
     # twin's people do not form; where the queue was real, it doubles the wait. Only the training cases can tell
     # which (measured across logs, it helps some and hurts others: see the README).
@@ -119,7 +122,8 @@ def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Spli
     whose = "the training cases' own" if split is not None else "the log's"
     try:
         inner = split_by_start(con, process, test_share, before=before)
-        unchecked = discover_training(con, process, inner, window, timezone, start_estimation=start_estimation)
+        unchecked = (window_choice.models[window] if window_choice is not None and window in window_choice.models
+                     else discover_training(con, process, inner, window, timezone, start_estimation=start_estimation))
         checked = discover_training(con, process, inner, window, timezone, check_delays=True,
                                     start_estimation=start_estimation)
     except ValueError as exc:
@@ -132,6 +136,7 @@ def choose_delay_check(con: duckdb.DuckDBPyConnection, process: str, split: Spli
                                              f"{1 - test_share:.0%} the check changes nothing ({found})")
     real = real_events(con, process, inner.cut, test=True, before=before)
     drain = drain_days(con, process, inner.cut)
+    plain = (window_choice.distances.get(window) if window_choice is not None else None)
     if plain is None:
         plain = _inner_distances(unchecked, inner, real, drain, seed)
     score = _relative(_inner_distances(checked, inner, real, drain, seed), plain)

@@ -193,8 +193,7 @@ def validate(source: str | os.PathLike | duckdb.DuckDBPyConnection, process: str
             clock = time.perf_counter()
             report(0.015, "backtesting the check of hidden delays")
             checked = choose_delay_check(con, process, split, window, test_share=test_share, seed=seed,
-                                         timezone=timezone,
-                                         plain=choice.distances.get(window) if choice is not None else None)
+                                         timezone=timezone, window_choice=choice)
             timings["delay_check_s"] = time.perf_counter() - clock
         else:
             checked = DelayCheckChoice.given(delay_check)
