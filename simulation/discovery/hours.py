@@ -3,6 +3,9 @@ week, and the shifts they make."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from simulation.spec import WEEKDAYS, Shift
@@ -28,6 +31,31 @@ def working_hours(h: pd.DataFrame, weight: str = "n") -> tuple[dict[int, list[in
         if covered >= CALENDAR_COVERAGE:
             break
     return wh, share, covered
+
+
+def calendar_evidence(h: pd.DataFrame, hours: dict[int, list[int]]) -> tuple[float, float]:
+    """Return how much better working `hours` explain the work per hour of the week in `h` (dow, h, n) than
+    working around the clock (a log-likelihood gain, nats) and what a calendar of that many shift boundaries must
+    gain to be believed (BIC penalty, nats)."""
+    # Two models of where in the week an hour of work falls: anywhere alike, or a share q inside the calendar's
+    # hours (alike among them) and the rest outside. The calendar's free parameters are its boundaries (where a
+    # shift starts or ends) and q; the Bayesian information criterion charges each half the log of the data size,
+    # so a few person-hours scattered over the week do not make a calendar of their gaps.
+    n = np.zeros(168)
+    np.add.at(n, (h.dow.astype(int) * 24 + h.h.astype(int)).to_numpy(), h.n.to_numpy(dtype=float))
+    inside = np.zeros(168, dtype=bool)
+    for dow, hs in hours.items():
+        inside[[int(dow) * 24 + int(x) for x in hs]] = True
+    total, k_in = float(n.sum()), int(inside.sum())
+    if total <= 0 or k_in in (0, 168):
+        return 0.0, 0.0
+    n_in = float(n[inside].sum())
+    n_out = total - n_in
+    gain = n_in * math.log(n_in / total * 168 / k_in) if n_in else 0.0
+    if n_out:
+        gain += n_out * math.log(n_out / total * 168 / (168 - k_in))
+    boundaries = int((inside != np.roll(inside, 1)).sum())
+    return gain, (boundaries + 1) / 2 * math.log(total)
 
 
 def shifts_from_hours(hours: dict[int, list[int]]) -> list[Shift]:

@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from simulation.discovery.hours import CALENDAR_COVERAGE, CALENDAR_SHARES, shifts_from_hours, working_hours
+from simulation.discovery.hours import (
+    CALENDAR_COVERAGE,
+    CALENDAR_SHARES,
+    calendar_evidence,
+    shifts_from_hours,
+    working_hours,
+)
 from simulation.discovery.shared_accounts import (
     PERSON_WEEK_HOURS,
     SHARED_MIN_WEEKS,
@@ -56,11 +62,16 @@ def find_roles(state: Discovery) -> tuple[list[Role], list[Calendar]]:
             note += f" active in the last {STAFF_WINDOW_DAYS} days of the log ({len(mine)} seen over the log)"
         if h.n.sum() >= 50:
             wh, share, covered = working_hours(h)
-            state.work_hours[grp] = wh
+            gain, penalty = calendar_evidence(h, wh)
             shifts = shifts_from_hours(wh)
             if covered < CALENDAR_COVERAGE:
                 note += (f"; work too spread out over the week to read a calendar (the best hours hold "
                          f"{covered:.0%} of its person-hours): always available")
+            elif shifts and sum(len(v) for v in wh.values()) < 168 and gain <= penalty:
+                note += (f"; works around the clock: its {int(h.n.sum())} person-hours do not tell working hours "
+                         f"apart (a calendar of {len(shifts)} shifts explains them {gain:.0f} nats better than "
+                         f"any hour of the week, under the {penalty:.0f} its boundaries cost)")
+                wh = {d: list(range(24)) for d in range(7)}
             elif shifts and sum(len(v) for v in wh.values()) < 168:
                 cal_name = f"{grp} hours"
                 calendars.append(Calendar(name=cal_name, timezone=state.tz, shifts=shifts))
@@ -70,6 +81,7 @@ def find_roles(state: Discovery) -> tuple[list[Role], list[Calendar]]:
                            f"{covered:.0%} of the role's person-hours)")
             else:
                 note += "; works around the clock (no calendar)"
+            state.work_hours[grp] = wh
         else:
             note += "; under 50 person-hours of work recorded: too few for a calendar (always available)"
         absence = _absence(state, grp)
@@ -98,7 +110,9 @@ def find_roles(state: Discovery) -> tuple[list[Role], list[Calendar]]:
         "shift's long break stays a break); a role's working hours per weekday are the hours worked on at least "
         f"a share of as many days as its busiest hour of the week (and on 3 days or more) — the largest share of "
         f"{', '.join(f'{x:.0%}' for x in CALENDAR_SHARES)} whose hours hold {CALENDAR_COVERAGE:.0%} of the role's "
-        "person-hours; no calendar when none does or with under 50 person-hours —, gaps of up to 2 hours in a "
+        "person-hours; no calendar when none does, with under 50 person-hours, or when the calendar does not "
+        "explain where in the week its person-hours fall better than any hour would by more than its shift "
+        "boundaries cost (the Bayesian information criterion) —, gaps of up to 2 hours in a "
         "day filled, consecutive hours merged into shifts and weekdays with equal shifts grouped. No holidays "
         "are detected.")
     state.notes["roles"] = (
