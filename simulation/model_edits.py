@@ -42,14 +42,15 @@ def activities_table(model: Model) -> pd.DataFrame:
 
 def routing_table(model: Model) -> pd.DataFrame:
     """Return one row per branch of every decision: decision (its index), after, holds (when the decision holds),
-    to, probability and rule (the branch's condition, which takes it regardless of the probability)."""
+    to, probability (None for a branch with a rule) and rule (the branch's condition, which takes it whenever it
+    holds)."""
     rows = []
     for i, d in enumerate(model.decisions):
         holds = (f"from visit {d.visit}" if d.visit else f"after {d.before}" if d.before else "always")
         for b in d.branches:
             rule = "" if b.when is None else f"{b.when.attribute} {b.when.op} {b.when.value}"
             rows.append({"decision": i, "after": d.after, "holds": holds, "to": b.to,
-                         "probability": b.probability, "rule": rule})
+                         "probability": None if b.when else b.probability, "rule": rule})
     return pd.DataFrame(rows, columns=["decision", "after", "holds", "to", "probability", "rule"])
 
 
@@ -80,7 +81,7 @@ def routing_dot(model: Model) -> str:
     def node(name: str) -> str:
         return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = ["digraph routing {", "  rankdir=LR;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", '
+    lines = ["digraph routing {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", '
              'color="#4e79a7", fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9, '
              'color="#555555"];',
              f'  {node(START)} [shape=circle, label="", width=0.25, fillcolor="#59a14f", color="#59a14f"];',
@@ -277,7 +278,12 @@ def _edit_routing(model: Model, table: pd.DataFrame, changes: list[str]) -> list
         moved = []
         for b, branch in zip(d.branches, data["branches"], strict=True):
             row = edited.get((i, b.to))
-            if row is None or b.when is not None:
+            if row is None:
+                continue
+            if b.when is not None:
+                if row.get("probability") is not None:
+                    raise ValueError(f"after {d.after}, to {b.to}: this branch is taken by its rule "
+                                     f"({row.get('rule')}); a probability is not used, leave it empty")
                 continue
             p = _number(row.get("probability"), f"after {d.after}, to {b.to}: probability")
             if not 0 <= p <= 1:

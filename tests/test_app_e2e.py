@@ -103,6 +103,13 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"streamlit did not answer within {SERVER_WAIT} s:\n{log.read_text(errors='replace')}")
 
 
+def grid_rows(grid) -> list[list[str]]:
+    """Return the texts of the cells of a table's rows (its accessible cells, attached but visually hidden)."""
+    rows = grid.locator("[role=row]").evaluate_all(
+        "rows => rows.map(r => [...r.querySelectorAll('[role=gridcell]')].map(c => c.innerText.trim()))")
+    return [cells for cells in rows if cells]
+
+
 def processes_grid(page) -> dict[str, list[str]]:
     """Return the rows of the processes table (the page's first table) by process name."""
     grid = page.locator("[data-testid=stDataFrame]").first
@@ -171,3 +178,49 @@ def test_data_page_in_a_browser(server: str, workspace: Path, tmp_path: Path) ->
         finally:
             browser.close()
     assert expected_events(workspace)["e2e_upload"] == 3
+
+
+def test_the_as_is_model_is_edited_in_its_table_in_a_browser(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server}/scenarios")
+            page.get_by_role("combobox", name="Process").click()
+            page.get_by_role("option", name="helpdesk", exact=True).click()
+            people = page.locator("[data-testid=stMetric]", has_text="People")
+            expect(people).to_be_visible(timeout=UI_WAIT_MS * 2)
+            # The roles table is the first grid of the Roles tab: its first row's role cell, then the people cell
+            # to its right, typed into as a person would.
+            grid = page.get_by_role("tabpanel", name="Roles").locator("[data-testid=stDataFrame]").first
+            # helpdesk's roles (the pools discovery names), not the table of the process shown before it.
+            expect(grid.locator("[role=gridcell]", has_text="Take in charge ticket").first).to_be_attached(
+                timeout=UI_WAIT_MS)
+            grid.scroll_into_view_if_needed()
+            page.wait_for_timeout(1500)  # the grid is drawn on a canvas: let it settle before clicking into it
+            before = int(people.locator("[data-testid=stMetricValue]").inner_text())
+            box = grid.bounding_box()
+            first = grid_rows(grid)[0]
+            # A person's pace: the grid handles each key on its next frame.
+            page.mouse.click(box["x"] + 30, box["y"] + 35 + 17)
+            page.wait_for_timeout(300)
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(300)
+            page.keyboard.type("25", delay=100)
+            page.wait_for_timeout(300)
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("The as-is model with 1 edit")).to_be_visible(timeout=UI_WAIT_MS)
+            expect(page.get_by_text(f"role {first[0]}: headcount {first[1]} → 25", exact=True)).to_be_visible()
+            expect(people.locator("[data-testid=stMetricValue]")).to_have_text(str(before - int(first[1]) + 25),
+                                                                               timeout=UI_WAIT_MS)
+            expect(page.locator("[data-testid=stException]")).to_have_count(0)
+            page.get_by_role("tab", name="Routing").click()
+            expect(page.locator("[data-testid=stGraphVizChart] svg")).to_be_visible(timeout=UI_WAIT_MS)
+            screenshot(page, tmp_path / "lab_edit.png")
+        finally:
+            browser.close()
+    assert not errors, errors

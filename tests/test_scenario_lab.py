@@ -70,7 +70,7 @@ def test_page_shows_the_discovered_as_is(lab: AppTest) -> None:
     roles = next(f.value for f in lab.dataframe if "headcount" in f.value.columns)
     assert ROLE in set(roles["role"]) and (roles["headcount"] > 0).all()
     # No rates configured: every role costs the default rate, and the page says that it is not a real wage.
-    assert (roles["hourly cost"] == 50).all()
+    assert (roles["hourly_cost"] == 50).all()
     assert "Every role costs the default rate of 50.00 per hour" in texts(lab.caption)
     assert "You can still run the as-is alone" in texts(lab.info)
     assert [e for e in lab.get("download_button")], "model YAML download missing"
@@ -170,3 +170,52 @@ def test_the_as_is_hidden_delays_can_be_checked_by_a_backtest(lab: AppTest) -> N
     # The verdict of the backtest on the log's own last fifth, whichever way it goes, is in the model's notes.
     assert "**delay check**: hidden delays" in notes and "on the log's" in notes, notes[-2000:]
     assert {m.label for m in lab.metric} >= {"Cases per week", "Activities"}
+
+
+def edit_table(at: AppTest, table: str, rows: dict[int, dict], added: list[dict] | None = None) -> None:
+    """Edit rows of one of the as-is model's tables (roles, shifts, activities, routing) as a person would."""
+    base = at.session_state[f"lab_model_{PROCESS}_editors"]
+    at.session_state[f"{base}_{table}"] = {"edited_rows": rows, "added_rows": added or [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+
+
+def test_the_as_is_can_be_reviewed_and_edited_before_the_run(lab: AppTest) -> None:
+    # Pictures to review: people at work over the week, processing times, arrivals (Altair) and the routing graph.
+    assert len(lab.get("graphviz_chart")) == 1 and len(lab.get("vega_lite_chart")) >= 3
+    assert [t.label for t in lab.tabs][:5] == ["Roles", "Working hours", "Activities", "Routing", "Arrivals"]
+    people = int(next(m.value for m in lab.metric if m.label == "People"))
+    roles = next(f.value for f in lab.dataframe if "headcount" in f.value.columns)
+    row = int(roles.index[roles["role"] == ROLE][0])
+    before = int(roles.loc[row, "headcount"])
+    # A new calendar made in the shifts table, given to the role with two more people.
+    edit_table(lab, "shifts", {}, [{"calendar": "evening desk", "days": "Mon,Tue,Wed,Thu,Fri", "start": "16:00",
+                                    "end": "22:00"}])
+    edit_table(lab, "roles", {row: {"headcount": before + 2, "calendar": "evening desk"}})
+    assert not lab.error, texts(lab.error)
+    banner = texts(lab.markdown)
+    assert "The as-is model with 3 edits" in banner
+    assert f"role {ROLE}: headcount {before} → {before + 2}" in banner and "calendar evening desk: new" in banner
+    assert int(next(m.value for m in lab.metric if m.label == "People")) == people + 2
+    # The run simulates the edited model, which carries its edits in its notes.
+    lab.number_input(key="lab_replications").set_value(1)
+    lab.selectbox(key="lab_executor").select("threads")
+    lab.button(key="lab_run").click().run()
+    assert not lab.exception and not lab.error, texts(lab.error)
+    model = lab.session_state["scenario_lab_results"][PROCESS].experiment.model
+    assert model.role(ROLE).headcount == before + 2 and model.role(ROLE).calendar == "evening desk"
+    assert "calendar evening desk: new" in model.notes["edited"]
+    # Undo: the editors start again from the discovered model.
+    lab.button(key="lab_undo_edits").click().run()
+    assert "The as-is model with" not in texts(lab.markdown)
+    assert int(next(m.value for m in lab.metric if m.label == "People")) == people
+
+
+def test_an_edit_the_model_cannot_take_is_refused_and_the_model_kept(lab: AppTest) -> None:
+    routing = next(f.value for f in lab.dataframe if "probability" in f.value.columns)
+    free = routing[(routing["rule"] == "") & (routing["probability"] < 1)]
+    row = int(free.index[0])
+    edit_table(lab, "routing", {row: {"probability": float(free.loc[row, "probability"]) / 2}})
+    [error] = lab.error
+    assert "This edit cannot be taken" in error.value and "the probabilities now sum to" in error.value
+    assert "The as-is model with" not in texts(lab.markdown)

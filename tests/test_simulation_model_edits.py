@@ -43,6 +43,7 @@ def test_unedited_tables_give_back_the_same_model():
     assert activities_table(m).set_index("activity").loc["B", ["processing_min", "delay_h"]].tolist() == [10.0, 2.0]
     rows = routing_table(m)
     assert rows[rows.after == "A"].rule.tolist() == ["amount >= 1000", ""]
+    assert rows[rows.after == "A"].probability.isna().tolist() == [True, False]
 
 
 def test_edits_are_applied_recorded_and_the_model_stays_valid():
@@ -113,6 +114,8 @@ def test_a_role_can_be_made_always_available_and_a_step_given_a_time():
     (lambda t: t["activities"].loc.__setitem__((1, "role"), "intern"), "activity B: unknown role 'intern'"),
     (lambda t: t["routing"].loc.__setitem__((t["routing"].index[-1], "probability"), 0.7),
      "after B: the probabilities now sum to 0.90, not 1"),
+    (lambda t: t["routing"].loc.__setitem__((1, "probability"), 0.5),
+     "after A, to B: this branch is taken by its rule (amount >= 1000); a probability is not used"),
 ])
 def test_bad_edits_are_refused_with_the_row_named(edit, message):
     m = model_with_a_choice()

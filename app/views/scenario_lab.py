@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from app import state
+from app.model_editor import review_and_edit, undo
 from mining.kpis import default_config
 from simulation.designs import apply
 from simulation.experiments import (
@@ -166,40 +167,34 @@ if model is None:
     st.error(f"The process {chosen!r} cannot be modelled: {discovery_error}", icon=":material/error:")
     st.stop()
 
-manual = [a for a in model.activities if not a.automated and a.role is not None]
-cols = st.columns(5)
-cols[0].metric("Cases per week", f"{model.arrivals.cases_per_week:,.1f}")
-cols[1].metric("Activities", len(model.activities), help="All activities; manual ones have a role.")
-cols[2].metric("Manual activities", len(manual))
-cols[3].metric("People", sum(r.headcount for r in model.roles), help=f"In {len(model.roles)} roles.")
-cols[4].metric("Horizon", f"{model.horizon_days:,.0f} days", help=f"Warm-up: {model.warmup_days:g} days.")
+edit_key = f"lab_model_{chosen}"
+metrics = st.container()
+model, edits, edit_error = review_and_edit(model, edit_key, COLORS)
+if edit_error:
+    st.error(f"This edit cannot be taken, so the model is used without the edits: {edit_error}",
+             icon=":material/error:")
+elif edits:
+    with st.container(border=True):
+        c = st.columns([5, 1], vertical_alignment="center")
+        c[0].markdown(f"**The as-is model with {len(edits)} edit{'s' if len(edits) != 1 else ''}** (the "
+                      "scenarios and the run use it; its notes keep the list):\n"
+                      + "\n".join(f"- {e}" for e in edits))
+        c[1].button("Undo the edits", icon=":material/undo:", key="lab_undo_edits", on_click=undo, args=(edit_key,))
 
-roles = pd.DataFrame([{"role": r.name, "headcount": r.headcount, "calendar": r.calendar or "always",
-                       "hourly cost": r.hourly_cost, "absent": r.absence_share} for r in model.roles])
-if roles.empty:
-    st.caption("No roles: every activity is done by a system.")
-else:
-    st.dataframe(roles, hide_index=True, column_config={
-        "hourly cost": st.column_config.NumberColumn(format="%.2f"),
-        "absent": st.column_config.NumberColumn("absent", format="percent",
-                                                help="Share of working days a person is absent.")})
-    default_rate = default_config(chosen).default_rate
-    if all(r.hourly_cost == default_rate for r in model.roles):
-        st.caption(f"Every role costs the default rate of {default_rate:,.2f} per hour (as the KPIs page charges), "
-                   "not real wages: cost per case compares the scenarios, its level is only as real as the rates. "
-                   "Set them in the model (download it below, edit the roles' hourly_cost, upload it above).")
-# A role with a processing time of its own (discovery found it works at another speed) gets a bar of its own.
-work = pd.DataFrame([{"role": "its other roles" if a.role in (a.duration_by_role or {}) else a.role,
-                      "activity": a.name, "minutes": a.duration.mean_value() / 60} for a in manual]
-                    + [{"role": r, "activity": f"{a.name}, by {r}", "minutes": d.mean_value() / 60}
-                       for a in manual for r, d in (a.duration_by_role or {}).items()])
-if not work.empty:
-    # Full width: activity names are long, and a side column cut them off.
-    st.altair_chart(alt.Chart(work, height=alt.Step(22)).mark_bar().encode(
-        x=alt.X("minutes:Q", title="mean processing (minutes)"),
-        y=alt.Y("activity:N", title=None, sort="-x", axis=alt.Axis(labelLimit=360, labelOverlap=False)),
-        color=alt.Color("role:N", scale=alt.Scale(scheme=COLORS), legend=alt.Legend(labelLimit=360)),
-        tooltip=["activity", "role", alt.Tooltip("minutes:Q", format=".1f")]), width="stretch")
+manual = [a for a in model.activities if not a.automated and a.role is not None]
+with metrics:
+    cols = st.columns(5)
+    cols[0].metric("Cases per week", f"{model.arrivals.cases_per_week:,.1f}")
+    cols[1].metric("Activities", len(model.activities), help="All activities; manual ones have a role.")
+    cols[2].metric("Manual activities", len(manual))
+    cols[3].metric("People", sum(r.headcount for r in model.roles), help=f"In {len(model.roles)} roles.")
+    cols[4].metric("Horizon", f"{model.horizon_days:,.0f} days", help=f"Warm-up: {model.warmup_days:g} days.")
+
+default_rate = default_config(chosen).default_rate
+if model.roles and all(r.hourly_cost == default_rate for r in model.roles):
+    st.caption(f"Every role costs the default rate of {default_rate:,.2f} per hour (as the KPIs page charges), "
+               "not real wages: cost per case compares the scenarios, its level is only as real as the rates. Set "
+               "them under Roles above (or in the downloaded model's hourly_cost).")
 with st.expander("How discovery found each part"):
     st.markdown("\n".join(f"- **{k}**: {v}" for k, v in model.notes.items()) or "No notes.")
 st.download_button("Download the model (YAML)", model.to_yaml(), file_name=f"{chosen}-model.yaml",
