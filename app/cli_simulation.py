@@ -22,7 +22,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from app.cli_mining import Format, Output, WorkspaceOpt, emit, err, existing_workspace, fail, out
 from simulation.experiments import Experiment, ExperimentResult, run_experiment
 from simulation.spec import Model, Scenario
-from simulation.store import list_results, list_scenarios, load_result, load_scenario, save_result
+from simulation.store import (
+    list_models,
+    list_results,
+    list_scenarios,
+    load_model,
+    load_result,
+    load_scenario,
+    save_model,
+    save_result,
+)
 
 
 def _read(kind: type[Model] | type[Scenario], path: Path) -> Model | Scenario:
@@ -153,6 +162,9 @@ def discover_command(
     timezone: Annotated[str | None, typer.Option(
         help="Zone of the calendars and arrival hours (default: the cases' timezone attribute, else a zone of the "
              "daylight-saving rule the working day keeps, else UTC).")] = None,
+    save: Annotated[str | None, typer.Option(
+        "--save", help="Also keep the model in the workspace under this name (the Scenario lab can start from "
+                       "it; see `twinflow models`).")] = None,
     start_estimation: Annotated[str, typer.Option(
         help="auto (estimate missing starts of manual steps), always or none.")] = "auto",
     delay_check: Annotated[str, typer.Option(
@@ -182,6 +194,12 @@ def discover_command(
     except (ValueError, KeyError) as exc:
         fail(str(exc).splitlines()[0].strip("'\""))
     text = model.to_yaml()
+    if save is not None:
+        try:
+            name = save_model(path, model, save)
+        except ValueError as exc:
+            fail(str(exc))
+        err.print(f"kept as model {name!r} of {process} in {path}", highlight=False)
     if out_file is None:
         print(text, end="")
     else:
@@ -216,6 +234,34 @@ def scenarios_command(
         err.print(f"wrote {out_file}: scenario {scenario.name!r}, {len(scenario.changes)} changes", highlight=False)
 
 
+def models_command(
+    process: Annotated[str | None, typer.Argument(help="Only the models of this process.")] = None,
+    export: Annotated[str | None, typer.Option(
+        "--export", help="Print this model as YAML (to edit, or to run with `simulate`).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the exported YAML here.")] = None,
+    output: Format = Output.table,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """List the models kept in the workspace (with what a person edited in them), or export one as YAML."""
+    path = existing_workspace(workspace)
+    if export is None:
+        if out_file is not None:
+            fail("--out goes with --export NAME")
+        _list(list_models(path, process), output, "models", process,
+              "`twinflow discover PROCESS --save NAME` or the Scenario lab's save button keeps one")
+        return
+    try:
+        model = load_model(path, export, process)
+    except (KeyError, ValueError) as exc:
+        fail(str(exc.args[0]))
+    if out_file is None:
+        print(model.to_yaml(), end="")
+    else:
+        out_file.write_text(model.to_yaml(), encoding="utf-8")
+        err.print(f"wrote {out_file}: model {export!r} of {model.process}, {len(model.activities)} activities",
+                  highlight=False)
+
+
 def results_command(
     process: Annotated[str | None, typer.Argument(help="Only the runs of this process.")] = None,
     show: Annotated[str | None, typer.Option(
@@ -237,7 +283,7 @@ def results_command(
 
 
 COMMANDS = {"simulate": simulate_command, "discover": discover_command, "scenarios": scenarios_command,
-            "results": results_command}
+            "models": models_command, "results": results_command}
 
 
 def register(cli: typer.Typer) -> None:

@@ -101,6 +101,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """,
         ],
     ),
+    (
+        3,
+        "simulation: saved models (the as-is as discovered, or as a person edited it)",
+        [
+            """
+            CREATE TABLE IF NOT EXISTS models (
+                name        VARCHAR NOT NULL,
+                process     VARCHAR NOT NULL,
+                yaml        VARCHAR NOT NULL,         -- the Model as YAML (simulation/spec/model.py)
+                saved_at    TIMESTAMPTZ NOT NULL,
+                PRIMARY KEY (process, name)
+            )
+            """,
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

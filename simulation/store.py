@@ -1,6 +1,7 @@
-"""Scenarios and experiment results kept in the workspace, in the tables `scenarios(name, process, yaml, saved_at)`
-and `experiment_runs(id, process, created_at, experiment_yaml, results_json)` of the workspace schema
-(ingest/migrations.py, version 2). A stored result loads back with the same statistics to the last digit.
+"""Scenarios, models and experiment results kept in the workspace, in the tables `scenarios(name, process, yaml,
+saved_at)`, `models(name, process, yaml, saved_at)` and `experiment_runs(id, process, created_at, experiment_yaml,
+results_json)` of the workspace schema (ingest/migrations.py, versions 2 and 3). A stored result loads back with
+the same statistics to the last digit, a stored model equal to the one saved.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pandas as pd
 import yaml
 
 from simulation.experiments import Experiment, ExperimentResult
-from simulation.spec import Scenario
+from simulation.model_edits import EDITS_NOTE
+from simulation.spec import Model, Scenario
 
 Workspace = str | PathLike | duckdb.DuckDBPyConnection | None
 
@@ -92,6 +94,42 @@ def load_scenario(workspace: Workspace, name: str, process: str | None = None) -
         raise ValueError(f"scenario {name!r} is stored for several processes ({', '.join(df['process'])}): "
                          "name the process")
     return Scenario.from_yaml(df["yaml"].iloc[0])
+
+
+def save_model(workspace: Workspace, model: Model, name: str | None = None) -> str:
+    """Store the model under (its process, `name`: its own name when None), replacing one stored before, and
+    return the name."""
+    name = (model.name if name is None else name).strip()
+    if not name:
+        raise ValueError("give the model a name to keep it under")
+    _write(workspace, [("DELETE FROM models WHERE process = ? AND name = ?", [model.process, name]),
+                       ("INSERT INTO models VALUES (?, ?, ?, ?)", [name, model.process, model.to_yaml(),
+                                                                   datetime.now(UTC)])])
+    return name
+
+
+def list_models(workspace: Workspace, process: str | None = None) -> pd.DataFrame:
+    """Return the stored models (name, process, edits: what a person changed after discovery, in words; saved_at),
+    of one process if given."""
+    where, params = ("WHERE process = ?", [process]) if process is not None else ("", [])
+    df = _read(workspace, "models", f"SELECT name, process, yaml, saved_at FROM models {where} "
+                                    "ORDER BY process, name", params)
+    if df is None or df.empty:
+        return pd.DataFrame(columns=["name", "process", "edits", "saved_at"])
+    df["edits"] = [Model.from_yaml(y).notes.get(EDITS_NOTE, "") for y in df["yaml"]]
+    return df[["name", "process", "edits", "saved_at"]]
+
+
+def load_model(workspace: Workspace, name: str, process: str | None = None) -> Model:
+    """Return the stored model called `name` (of `process`; any process when None and the name is unique)."""
+    where, params = ("AND process = ?", [name, process]) if process is not None else ("", [name])
+    df = _read(workspace, "models", f"SELECT process, yaml FROM models WHERE name = ? {where}", params)
+    if df is None or df.empty:
+        raise KeyError(f"no stored model {name!r}" + (f" of process {process!r}" if process is not None else ""))
+    if len(df) > 1:
+        raise ValueError(f"model {name!r} is stored for several processes ({', '.join(df['process'])}): "
+                         "name the process")
+    return Model.from_yaml(df["yaml"].iloc[0])
 
 
 def _result_json(result: ExperimentResult) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -35,3 +36,30 @@ def test_discover_writes_a_valid_model(tmp_path: Path):
     wrong = CliRunner().invoke(cli, ["discover", "p", "-w", str(ws), "--start-estimation", "maybe"])
     assert wrong.exit_code == 1 and "--start-estimation" in wrong.stderr
 
+
+
+def test_a_discovered_model_is_kept_in_the_workspace_listed_and_exported(tmp_path: Path):
+    start = datetime(2024, 1, 1, 8, 0)
+    rows = ["case_id,activity,start_time,end_time,resource,role"]
+    for i in range(40):
+        t = start + timedelta(hours=7 * i)
+        rows.append(f"c{i},Register,{t},{t + timedelta(minutes=10)},ann,clerk")
+    ws = csv_workspace(tmp_path, "\n".join(rows) + "\n")
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["models", "-w", str(ws)])
+    assert empty.exit_code == 0 and "No models kept in the workspace" in empty.stderr
+    kept = runner.invoke(cli, ["discover", "p", "-w", str(ws), "--save", "as discovered", "--out",
+                               str(tmp_path / "m.yaml")])
+    assert kept.exit_code == 0, kept.stderr
+    assert "kept as model 'as discovered' of p" in kept.stderr
+    listed = runner.invoke(cli, ["models", "p", "-o", "json", "-w", str(ws)])
+    assert listed.exit_code == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert row["name"] == "as discovered" and row["process"] == "p" and row["edits"] == ""
+    out = tmp_path / "exported.yaml"
+    exported = runner.invoke(cli, ["models", "--export", "as discovered", "--out", str(out), "-w", str(ws)])
+    assert exported.exit_code == 0 and Model.load(out) == Model.load(tmp_path / "m.yaml")
+    missing = runner.invoke(cli, ["models", "--export", "nope", "-w", str(ws)])
+    assert missing.exit_code == 1 and "no stored model 'nope'" in missing.stderr
+    blank = runner.invoke(cli, ["discover", "p", "-w", str(ws), "--save", " "])
+    assert blank.exit_code == 1 and "give the model a name" in blank.stderr

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from simulation.spec import Scenario, Staffing
-from simulation.store import list_results, load_scenario
+from simulation.store import list_models, list_results, load_model, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "app" / "main.py"
@@ -219,3 +219,25 @@ def test_an_edit_the_model_cannot_take_is_refused_and_the_model_kept(lab: AppTes
     [error] = lab.error
     assert "This edit cannot be taken" in error.value and "the probabilities now sum to" in error.value
     assert "The as-is model with" not in texts(lab.markdown)
+
+
+def test_an_edited_model_is_kept_in_the_workspace_and_started_from_again(lab: AppTest,
+                                                                          synthetic_workspace: Path) -> None:
+    roles = next(f.value for f in lab.dataframe if "headcount" in f.value.columns)
+    row = int(roles.index[roles["role"] == ROLE][0])
+    before = int(roles.loc[row, "headcount"])
+    edit_table(lab, "roles", {row: {"headcount": before + 4}})
+    people = int(next(m.value for m in lab.metric if m.label == "People"))
+    lab.text_input(key="lab_keep_name").input("four more agents").run()
+    lab.button(key="lab_keep_model").click().run()
+    assert not lab.exception
+    kept = list_models(synthetic_workspace, PROCESS)
+    assert "four more agents" in set(kept["name"])
+    assert f"role {ROLE}: headcount {before} → {before + 4}" in kept.set_index("name").loc["four more agents", "edits"]
+    # Started from again: the kept model, edits included, with nothing left pending in the editors.
+    lab.selectbox(key="lab_model_source").set_value("four more agents").run()
+    assert not lab.exception and not lab.error, texts(lab.error)
+    assert int(next(m.value for m in lab.metric if m.label == "People")) == people
+    assert "The as-is model with" not in texts(lab.markdown)
+    assert lab.text_input(key="lab_timezone").disabled
+    assert load_model(synthetic_workspace, "four more agents", PROCESS).role(ROLE).headcount == before + 4

@@ -40,10 +40,13 @@ from simulation.spec import (
     fixed,
 )
 from simulation.store import (
+    list_models,
     list_results,
     list_scenarios,
+    load_model,
     load_result,
     load_scenario,
+    save_model,
     save_result,
     save_scenario,
 )
@@ -242,6 +245,32 @@ def test_scenarios_and_results_round_trip_through_the_workspace(tmp_path, thread
         assert {"scenarios", "experiment_runs", "events"} <= tables
     finally:
         con.close()
+
+
+def test_models_round_trip_through_the_workspace_with_their_edits(tmp_path):
+    from simulation.model_edits import edit_model, roles_table
+
+    path = tmp_path / "ws.duckdb"
+    assert list_models(path).empty
+    discovered = small_model()
+    roles = roles_table(discovered)
+    roles.loc[0, "headcount"] = int(roles.loc[0, "headcount"]) + 3
+    edited, changes = edit_model(discovered, roles=roles)
+    assert save_model(path, discovered) == discovered.name
+    assert save_model(path, edited, name=" three more ") == "three more"
+    save_model(path, edited.model_copy(update={"process": "purchasing"}), name="three more")
+    with pytest.raises(ValueError, match="give the model a name"):
+        save_model(path, edited, name="  ")
+    stored = list_models(path, process=discovered.process)
+    assert stored["name"].tolist() == [discovered.name, "three more"]
+    assert stored.set_index("name").loc["three more", "edits"] == changes[0]
+    assert stored.set_index("name").loc[discovered.name, "edits"] == ""
+    assert load_model(path, "three more", process=discovered.process) == edited
+    assert load_model(path, discovered.name) == discovered
+    with pytest.raises(ValueError, match="several processes"):
+        load_model(path, "three more")
+    with pytest.raises(KeyError, match="no stored model 'nope'"):
+        load_model(path, "nope")
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -48,10 +48,13 @@ from simulation.spec import (
     fixed,
 )
 from simulation.store import (
+    list_models,
     list_results,
     list_scenarios,
+    load_model,
     load_result,
     load_scenario,
+    save_model,
     save_result,
     save_scenario,
 )
@@ -87,6 +90,7 @@ def one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+DISCOVERED = "discovered from the log"  # the lab's as-is when no kept model is chosen
 # How the as-is model's hidden delays are taken: the lab's choice -> discover_with_delay_check's.
 DELAY_CHECKS: dict[str, bool | str] = {"as discovered": False, "a backtest decides": "auto",
                                        "checked by simulation": True}
@@ -132,36 +136,46 @@ st.caption("Start from the as-is model discovered from the log, add scenarios bu
 path = state.current_workspace()
 
 st.header("1. As-is model", divider="gray")
-top = st.columns([2, 2, 3], vertical_alignment="bottom")
-timezone = top[0].text_input("Time zone of the log", key="lab_timezone", placeholder="e.g. Europe/Amsterdam",
+kept = list_models(path, chosen)
+top = st.columns([3, 2, 2], vertical_alignment="bottom")
+source = top[0].selectbox(
+    "Start from", [DISCOVERED, *kept["name"]], key="lab_model_source",
+    format_func=lambda n: n if n == DISCOVERED else f"{n} (kept in the workspace)",
+    help="The model discovered from the log now, or one kept in the workspace (saved below, or by `twinflow "
+         "discover --save`), edits included.")
+timezone = top[1].text_input("Time zone of the log", key="lab_timezone", placeholder="e.g. Europe/Amsterdam",
+                             disabled=source != DISCOVERED,
                              help="Local time zone for calendars and arrivals; empty: the log's own or UTC.")
-check = top[1].selectbox(
-    "Hidden delays", list(DELAY_CHECKS), key="lab_delay_check",
+check = top[2].selectbox(
+    "Hidden delays", list(DELAY_CHECKS), key="lab_delay_check", disabled=source != DISCOVERED,
     help="Waits of people's steps that no queue explains. Checked by simulation: the model's twin runs over the "
          "log's span and a delay whose waits come out clearly shorter than the log's is scaled up (at most twice). "
          "A backtest decides: the check is kept when the log's last fifth of cases validates better with it (takes "
          "longer).")
-upload = top[2].file_uploader("Or use an edited model (YAML)", type=["yaml", "yml"], key="lab_model_upload",
-                              help="A model downloaded below, edited; it replaces the discovered one.")
+upload = st.file_uploader("Or use a model file (YAML)", type=["yaml", "yml"], key="lab_model_upload",
+                          help="A model downloaded below and edited elsewhere; it replaces the one above.")
 
-try:
-    with st.spinner("Discovering the as-is model…"):
-        found = discovered(str(path), state.workspace_version(path), chosen, timezone.strip() or None,
-                           DELAY_CHECKS[check])
-except (ValueError, KeyError) as exc:
-    found = None
-    discovery_error = one_line(exc)
+model: Model | None = None
+discovery_error = ""
+if source == DISCOVERED:
+    try:
+        with st.spinner("Discovering the as-is model…"):
+            model = discovered(str(path), state.workspace_version(path), chosen, timezone.strip() or None,
+                               DELAY_CHECKS[check])
+    except (ValueError, KeyError) as exc:
+        discovery_error = one_line(exc)
 else:
-    discovery_error = ""
-
-model: Model | None = found
+    try:
+        model = load_model(path, source, chosen)
+    except (KeyError, ValueError, ValidationError) as exc:
+        discovery_error = f"the kept model {source!r} cannot be read: {one_line(exc)}"
 if upload is not None:
     try:
-        model = Model.from_yaml(upload.getvalue().decode("utf-8"))
+        uploaded = Model.from_yaml(upload.getvalue().decode("utf-8"))
     except (ValidationError, yaml.YAMLError, UnicodeDecodeError, TypeError, AttributeError) as exc:
-        st.error(f"The uploaded model is not valid, the discovered one is used: {one_line(exc)}",
-                 icon=":material/error:")
+        st.error(f"The uploaded model is not valid, so it is not used: {one_line(exc)}", icon=":material/error:")
     else:
+        model = uploaded
         st.success(f"Using the uploaded model {model.name!r}.", icon=":material/upload_file:")
 if model is None:
     st.error(f"The process {chosen!r} cannot be modelled: {discovery_error}", icon=":material/error:")
@@ -197,8 +211,17 @@ if model.roles and all(r.hourly_cost == default_rate for r in model.roles):
                "them under Roles above (or in the downloaded model's hourly_cost).")
 with st.expander("How discovery found each part"):
     st.markdown("\n".join(f"- **{k}**: {v}" for k, v in model.notes.items()) or "No notes.")
-st.download_button("Download the model (YAML)", model.to_yaml(), file_name=f"{chosen}-model.yaml",
-                   mime="application/yaml", icon=":material/download:", key="lab_model_download")
+c = st.columns([3, 2, 2], vertical_alignment="bottom")
+keep_as = c[0].text_input("Keep this model in the workspace as", key="lab_keep_name",
+                          placeholder="e.g. as-is with the new shifts",
+                          help="Saved with its edits; choose it under Start from, here or in a later session.")
+if c[1].button("Keep the model", icon=":material/save:", key="lab_keep_model", disabled=not keep_as.strip()):
+    st.session_state["lab_kept"] = save_model(path, model.model_copy(update={"name": keep_as.strip()}))
+    st.rerun()  # so that Start from offers it at once
+if "lab_kept" in st.session_state:
+    st.toast(f"Kept the model as {st.session_state.pop('lab_kept')!r}.", icon=":material/save:")
+c[2].download_button("Download the model (YAML)", model.to_yaml(), file_name=f"{chosen}-model.yaml",
+                     mime="application/yaml", icon=":material/download:", key="lab_model_download")
 
 activities = [a.name for a in model.activities]
 role_names = [r.name for r in model.roles]
