@@ -9,9 +9,10 @@ What it measures
     discovery   simulation.discovery.discover on the whole log, and on the training cases (part of the validation:
                 `validate` times it), time.perf_counter.
     simulation  simulation.engine.simulate of the model discovered on the whole log over its own horizon (the
-                observed span of arrivals), one replication in this single process: simulated events per second
-                = events / the run's wall time (SimulationRun.wall_time_s: arrivals, the discrete-event run and
-                the result frames).
+                observed span of arrivals), one replication in this single process, run 3 times with the same
+                seed: simulated events per second = events / the fastest run's wall time
+                (SimulationRun.wall_time_s: arrivals, the discrete-event run and the result frames; the machine is
+                shared, and other work only slows a run down).
     validation  simulation.validation.validate with the published protocol: 80/20 split by case start, the model
                 discovered on the training cases, as many cases simulated as the test period has from its first
                 start, 5 replications (mean), the six measures of log-distance-measures 2.2.0 (EMDs in hours).
@@ -63,6 +64,7 @@ PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {
 SIMOD_DISCOVERY_S = {"PurchasingExample_simod": 69.0, "academic_credentials": 68.0, "bpic2012_W_start_end": 472.0}
 PROSIMOS_EVENTS_PER_S = 4000.0
 TARGET_EVENTS_PER_S = 50000.0
+TIMED_RUNS = 3
 
 
 def _load() -> list[float]:
@@ -87,9 +89,15 @@ def worker(log: str, replications: int, seed: int) -> dict:
             clock = time.perf_counter()
             model = discover(con, log)
             discovery_full_s = time.perf_counter() - clock
-            run = simulate(model, seed=seed)
-            sim = {"events": len(run.events), "cases": len(run.cases), "wall_s": run.wall_time_s,
-                   "events_per_s": len(run.events) / run.wall_time_s if run.wall_time_s > 0 else None,
+            # The same replication timed TIMED_RUNS times, the fastest kept: other engineers' work on the shared
+            # machine only ever slows a run down.
+            walls = []
+            for _ in range(TIMED_RUNS):
+                run = simulate(model, seed=seed)
+                walls.append(run.wall_time_s)
+            wall = min(walls)
+            sim = {"events": len(run.events), "cases": len(run.cases), "wall_s": wall, "walls_s": walls,
+                   "events_per_s": len(run.events) / wall if wall > 0 else None,
                    "horizon_days": model.horizon_days}
             result = validate(con, log, replications=replications, seed=seed)
             # The like-for-like view: the same model and runs, the simulated logs cut where the log was extracted.
@@ -138,8 +146,10 @@ def table(res: dict) -> list[str]:
     sim = res["simulation"]
     lines.append(f"  discovery: {res['discovery_full_s']:.1f} s whole log, {res['discovery_train_s']:.1f} s training "
                  f"part; Simod {simod:.0f} s (target under {simod / 10:.1f} s)")
-    lines.append(f"  simulation: {sim['events']:,} events in {sim['wall_s']:.2f} s = {sim['events_per_s']:,.0f} "
-                 f"events/s on one core; Prosimos ~{PROSIMOS_EVENTS_PER_S:,.0f}, target {TARGET_EVENTS_PER_S:,.0f}")
+    runs = ", ".join(f"{w:.2f}" for w in sim.get("walls_s", [sim["wall_s"]]))
+    lines.append(f"  simulation: {sim['events']:,} events in {sim['wall_s']:.2f} s (fastest of {runs} s) = "
+                 f"{sim['events_per_s']:,.0f} events/s on one core; Prosimos ~{PROSIMOS_EVENTS_PER_S:,.0f}, target "
+                 f"{TARGET_EVENTS_PER_S:,.0f}")
     mc = res["median_cycle_h"]
     lines.append(f"  median cycle time (h): real {mc.get('real', 0):.1f}, twin {mc.get('twin', 0):.1f}, "
                  f"naive {mc.get('naive', 0):.1f}; cases real {res['logs']['real']['cases']:.0f}, twin "
