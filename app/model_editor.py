@@ -1,5 +1,5 @@
 """The as-is model to review and edit in the Scenario lab: tabs of editable tables (roles, working hours,
-activities, routing, arrivals) with a picture each, returning the model with the edits applied."""
+activities, routing, arrivals, cases) with a picture each, returning the model with the edits applied."""
 
 from __future__ import annotations
 
@@ -13,16 +13,19 @@ from simulation.model_edits import (
     ALWAYS,
     activities_table,
     arrivals_grid,
+    categories_table,
     edit_model,
+    numbers_table,
     roles_table,
     routing_dot,
     routing_table,
     shifts_table,
+    sla_table,
     staffing_grid,
 )
 from simulation.spec import WEEKDAYS, Model
 
-TABS = ["Roles", "Working hours", "Activities", "Routing", "Arrivals"]
+TABS = ["Roles", "Working hours", "Activities", "Routing", "Arrivals", "Cases"]
 # Session state: {model key: int}, bumped by "Undo the edits" so that every editor starts again from the model.
 ROUND_KEY = "model_editor_round"
 
@@ -102,12 +105,60 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
                                    help="The mean rate; the month factors and the hours below shape it. A "
                                         "scenario's volume change grows it on top.")
         _arrivals_picture(model)
+    with tabs["Cases"]:
+        categories, numbers, sla = _cases(model, base, colors)
     try:
         edited, changes = edit_model(model, roles=roles, shifts=shifts, activities=activities, routing=routing,
-                                     cases_per_week=per_week)
+                                     cases_per_week=per_week, categories=categories, numbers=numbers, sla=sla)
     except ValueError as exc:
         return model, [], " ".join(str(exc).split())
     return edited, changes, ""
+
+
+def _cases(model: Model, base: str,
+           colors: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """Show the case attributes (category shares as a picture and a table, numeric means) and the SLA targets as
+    editors; return the three tables as edited (None for one the model has nothing in)."""
+    categories = categories_table(model)
+    if categories.empty:
+        st.caption("No categorical case attributes.")
+        categories = None
+    else:
+        shown = categories[categories["site"] == ""]
+        st.altair_chart(alt.Chart(shown, height=alt.Step(24)).mark_bar().encode(
+            x=alt.X("share:Q", stack="normalize", title="share of the cases", axis=alt.Axis(format="%")),
+            y=alt.Y("attribute:N", title=None),
+            color=alt.Color("value:N", scale=alt.Scale(scheme=colors), legend=None),
+            tooltip=["attribute", "value", alt.Tooltip("share:Q", format=".1%")]), width="stretch")
+        st.caption("What each case draws when it arrives (a site with shares of its own has its own rows). Shares "
+                   "are weights: they are normalised to sum to 1 per attribute and site.")
+        categories = st.data_editor(categories, key=f"{base}_categories", hide_index=True, width="stretch",
+                                    column_config={
+                                        "attribute": st.column_config.TextColumn("attribute", disabled=True),
+                                        "site": st.column_config.TextColumn(
+                                            "site", disabled=True, help="Empty: every site without its own."),
+                                        "value": st.column_config.TextColumn("value", disabled=True),
+                                        "share": st.column_config.NumberColumn("share", min_value=0.0,
+                                                                               format="%.4f")})
+    numbers = numbers_table(model)
+    if numbers.empty:
+        numbers = None
+    else:
+        st.caption("Numeric attributes (an invoice's amount): a new mean scales every draw, so the fitted shape "
+                   "stays; approval thresholds read the scaled amounts.")
+        numbers = st.data_editor(numbers, key=f"{base}_numbers", hide_index=True, width="stretch", column_config={
+            "attribute": st.column_config.TextColumn("attribute", disabled=True),
+            "distribution": st.column_config.TextColumn("distribution", disabled=True),
+            "mean": st.column_config.NumberColumn("mean", min_value=0.0, format="%.2f")})
+    if model.sla is None:
+        st.caption("No SLA targets: the KPI configuration of the process sets none.")
+        return categories, numbers, None
+    st.caption(f"SLA targets in hours of cycle time, by {model.sla.attribute or 'case'}; the empty value is the "
+               "target of every other case (leave it empty for none).")
+    sla = st.data_editor(sla_table(model), key=f"{base}_sla", hide_index=True, width="stretch", column_config={
+        "value": st.column_config.TextColumn(model.sla.attribute or "value", disabled=True),
+        "target_h": st.column_config.NumberColumn("target (h)", min_value=0.0, format="%.1f")})
+    return categories, numbers, sla
 
 
 def undo(key: str) -> None:

@@ -1,4 +1,5 @@
-"""A model as tables a person can review and edit (roles, working hours, activities, routing, arrivals), pictures
+"""A model as tables a person can review and edit (roles, working hours, activities, routing, arrivals, case
+attributes and SLA targets), pictures
 of it (people at work over the week, arrivals over the week, the routing as a graph), and the model with the
 edits of those tables applied, validated and written into its notes."""
 
@@ -52,6 +53,31 @@ def routing_table(model: Model) -> pd.DataFrame:
             rows.append({"decision": i, "after": d.after, "holds": holds, "to": b.to,
                          "probability": None if b.when else b.probability, "rule": rule})
     return pd.DataFrame(rows, columns=["decision", "after", "holds", "to", "probability", "rule"])
+
+
+def categories_table(model: Model) -> pd.DataFrame:
+    """Return one row per value of every categorical case attribute: attribute, site ("" for every site without
+    values of its own), value and share."""
+    rows = [{"attribute": a.name, "site": site, "value": v, "share": p} for a in model.attributes
+            for site, options in [("", a.categories), *sorted(a.per_site.items())] for v, p in options.items()]
+    return pd.DataFrame(rows, columns=["attribute", "site", "value", "share"])
+
+
+def numbers_table(model: Model) -> pd.DataFrame:
+    """Return one row per numeric case attribute (an amount): attribute, distribution (its kind) and mean."""
+    return pd.DataFrame([{"attribute": a.name, "distribution": a.number.kind, "mean": round(a.number.mean_value(), 3)}
+                         for a in model.attributes if a.number is not None],
+                        columns=["attribute", "distribution", "mean"])
+
+
+def sla_table(model: Model) -> pd.DataFrame:
+    """Return the SLA targets: one row per value of the SLA's attribute (value, target_h), and a last row "" for
+    the target of every other case (None: none); no rows without an SLA."""
+    sla = model.sla
+    rows = [{"value": v, "target_h": h} for v, h in (sla.targets_h.items() if sla else [])]
+    if sla is not None:
+        rows.append({"value": "", "target_h": sla.default_h})
+    return pd.DataFrame(rows, columns=["value", "target_h"])
 
 
 def staffing_grid(model: Model) -> pd.DataFrame:
@@ -111,12 +137,14 @@ def routing_dot(model: Model) -> str:
 
 def edit_model(model: Model, *, roles: pd.DataFrame | None = None, shifts: pd.DataFrame | None = None,
                activities: pd.DataFrame | None = None, routing: pd.DataFrame | None = None,
-               cases_per_week: float | None = None) -> tuple[Model, list[str]]:
+               cases_per_week: float | None = None, categories: pd.DataFrame | None = None,
+               numbers: pd.DataFrame | None = None, sla: pd.DataFrame | None = None) -> tuple[Model, list[str]]:
     """Return the model with the edited tables applied (tables as the *_table functions give them; None: not
     edited) and the list of what changed, one line each, which its notes keep under EDITS_NOTE.
 
     Raises ValueError, naming the row, for an edit the model cannot take (an unknown role or calendar, a day
-    that is not a weekday, probabilities of a decision that no longer sum to 1, a negative time)."""
+    that is not a weekday, probabilities of a decision that no longer sum to 1, a negative time). A category's
+    shares are weights: they are kept normalised to sum to 1 per attribute and site."""
     changes: list[str] = []
     data = model.model_dump()
     if shifts is not None:
@@ -133,6 +161,10 @@ def edit_model(model: Model, *, roles: pd.DataFrame | None = None, shifts: pd.Da
             raise ValueError(f"calendar {name} has no shifts left, but {', '.join(users)} keeps to it")
     if routing is not None:
         data["decisions"] = _edit_routing(model, routing, changes)
+    if categories is not None or numbers is not None:
+        data["attributes"] = _edit_attributes(model, categories, numbers, changes)
+    if sla is not None and model.sla is not None:
+        data["sla"] = _edit_sla(model, sla, changes)
     if cases_per_week is not None and not math.isclose(cases_per_week, model.arrivals.cases_per_week, rel_tol=1e-9):
         if not cases_per_week > 0:
             raise ValueError(f"cases per week must be positive, not {cases_per_week}")
@@ -301,6 +333,71 @@ def _edit_routing(model: Model, table: pd.DataFrame, changes: list[str]) -> list
     return out
 
 
+def _edit_attributes(model: Model, categories: pd.DataFrame | None, numbers: pd.DataFrame | None,
+                     changes: list[str]) -> list[dict[str, Any]]:
+    """Return the case attributes with the tables' category shares (normalised) and numeric means (scaled)."""
+    shares = {(_text(r.get("attribute")), _text(r.get("site")), _text(r.get("value"))): r
+              for r in _rows(categories)} if categories is not None else {}
+    means = {_text(r.get("attribute")): r for r in _rows(numbers)} if numbers is not None else {}
+    out = []
+    for a in model.attributes:
+        data = a.model_dump()
+        if a.number is not None and a.name in means:
+            new = _number(means[a.name].get("mean"), f"attribute {a.name}: mean")
+            old = a.number.mean_value()
+            if not new > 0:
+                raise ValueError(f"attribute {a.name}: the mean must be positive, not {new:g}")
+            if not math.isclose(new, round(old, 3), abs_tol=1e-9):
+                data["number"] = a.number.scaled(new / old).model_dump()
+                changes.append(f"attribute {a.name}: mean {old:,.2f} → {new:,.2f}")
+        for site, options in [("", a.categories), *sorted(a.per_site.items())]:
+            if not shares or not options:
+                continue
+            weights = {v: _number(shares[(a.name, site, v)].get("share"), f"attribute {a.name} {v}: share")
+                       if (a.name, site, v) in shares else p for v, p in options.items()}
+            if any(w < 0 for w in weights.values()) or not sum(weights.values()) > 0:
+                raise ValueError(f"attribute {a.name}{' at ' + site if site else ''}: shares are weights of 0 or "
+                                 "more, not all 0")
+            total = sum(weights.values())
+            new = {v: w / total for v, w in weights.items()}
+            moved = [f"{v} {options[v]:.2f} → {new[v]:.2f}" for v in options if not math.isclose(new[v], options[v],
+                                                                                                  abs_tol=1e-9)]
+            if moved:
+                if site:
+                    data["per_site"][site] = new
+                else:
+                    data["categories"] = new
+                changes.append(f"attribute {a.name}{' at ' + site if site else ''}: " + ", ".join(moved))
+        out.append(data)
+    return out
+
+
+def _edit_sla(model: Model, table: pd.DataFrame, changes: list[str]) -> dict[str, Any]:
+    """Return the SLA with the table's targets in hours (the row without a value: every other case)."""
+    sla = model.sla
+    data = sla.model_dump()
+    for row in _rows(table):
+        value = _text(row.get("value"))
+        raw = row.get("target_h")
+        hours = None if raw is None else _number(raw, f"SLA target {value or 'of the other cases'}")
+        if hours is not None and not hours > 0:
+            raise ValueError(f"SLA target {value or 'of the other cases'}: give a positive number of hours, not "
+                             f"{hours:g}")
+        old = sla.targets_h.get(value) if value else sla.default_h
+        if value and value not in sla.targets_h:
+            raise ValueError(f"SLA target for {value!r}: {sla.attribute or 'the SLA'} has no such value (known: "
+                             f"{', '.join(sla.targets_h) or 'none'})")
+        if value and hours is None:
+            raise ValueError(f"SLA target for {value!r}: give its hours")
+        if hours != old and not (hours is not None and old is not None and math.isclose(hours, old)):
+            if value:
+                data["targets_h"][value] = hours
+            else:
+                data["default_h"] = hours
+            changes.append(f"SLA target {value or 'of the other cases'}: {_hours(old)} → {_hours(hours)}")
+    return data
+
+
 def _delay_mean(delay: Distribution | None, after: dict[str, Distribution] | None) -> float:
     """Return the mean hidden delay in seconds: of `delay`, or the mean of the per-predecessor delays."""
     if after:
@@ -360,6 +457,10 @@ def _show(value: Any) -> str:
     if value is None:
         return ALWAYS
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _hours(value: float | None) -> str:
+    return "none" if value is None else f"{value:g} h"
 
 
 def _first_error(exc: ValueError) -> str:

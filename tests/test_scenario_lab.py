@@ -183,7 +183,8 @@ def edit_table(at: AppTest, table: str, rows: dict[int, dict], added: list[dict]
 def test_the_as_is_can_be_reviewed_and_edited_before_the_run(lab: AppTest) -> None:
     # Pictures to review: people at work over the week, processing times, arrivals (Altair) and the routing graph.
     assert len(lab.get("graphviz_chart")) == 1 and len(lab.get("vega_lite_chart")) >= 3
-    assert [t.label for t in lab.tabs][:5] == ["Roles", "Working hours", "Activities", "Routing", "Arrivals"]
+    assert [t.label for t in lab.tabs][:6] == ["Roles", "Working hours", "Activities", "Routing", "Arrivals",
+                                                "Cases"]
     people = int(next(m.value for m in lab.metric if m.label == "People"))
     roles = next(f.value for f in lab.dataframe if "headcount" in f.value.columns)
     row = int(roles.index[roles["role"] == ROLE][0])
@@ -209,6 +210,19 @@ def test_the_as_is_can_be_reviewed_and_edited_before_the_run(lab: AppTest) -> No
     lab.button(key="lab_undo_edits").click().run()
     assert "The as-is model with" not in texts(lab.markdown)
     assert int(next(m.value for m in lab.metric if m.label == "People")) == people
+
+
+def test_sla_targets_and_case_shares_are_edited_in_the_cases_tab(lab: AppTest) -> None:
+    sla = next(f.value for f in lab.dataframe if "target_h" in f.value.columns)
+    p1 = int(sla.index[sla["value"] == "P1"][0])
+    categories = next(f.value for f in lab.dataframe if "share" in f.value.columns)
+    high = categories[(categories["attribute"] == "priority") & (categories["site"] == "")]
+    edit_table(lab, "sla", {p1: {"target_h": 2.0}})
+    edit_table(lab, "categories", {int(high.index[0]): {"share": 0.0}})
+    assert not lab.error, texts(lab.error)
+    banner = texts(lab.markdown)
+    assert f"SLA target P1: {float(sla.loc[p1, 'target_h']):g} h → 2 h" in banner
+    assert f"attribute priority: {high['value'].iloc[0]} " in banner and "The as-is model with 2 edits" in banner
 
 
 def test_an_edit_the_model_cannot_take_is_refused_and_the_model_kept(lab: AppTest) -> None:

@@ -4,6 +4,7 @@ with a message naming the row, and the pictures' data."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulation import simulate
@@ -12,14 +13,17 @@ from simulation.model_edits import (
     EDITS_NOTE,
     activities_table,
     arrivals_grid,
+    categories_table,
     edit_model,
+    numbers_table,
     roles_table,
     routing_dot,
     routing_table,
     shifts_table,
+    sla_table,
     staffing_grid,
 )
-from simulation.spec import END, START, Activity, Branch, Decision, Distribution, Model
+from simulation.spec import END, START, Activity, Branch, CaseAttribute, Decision, Distribution, Model, SlaTarget
 from tests.test_simulation_spec import small_model
 
 
@@ -127,6 +131,69 @@ def test_bad_edits_are_refused_with_the_row_named(edit, message):
         edit_model(m, **tables)
     with pytest.raises(ValueError, match="cases per week must be positive"):
         edit_model(m, cases_per_week=0)
+
+
+def model_with_cases() -> Model:
+    """Return the small model with a priority drawn per site and SLA targets by priority."""
+    m = model_with_a_choice()
+    priority = CaseAttribute(name="priority", categories={"high": 0.2, "low": 0.8},
+                             per_site={"South": {"high": 0.5, "low": 0.5}})
+    return m.model_copy(update={"attributes": [*m.attributes, priority],
+                                "sla": SlaTarget(attribute="priority", targets_h={"high": 8, "low": 48})})
+
+
+def test_case_attributes_and_sla_targets_are_edited():
+    m = model_with_cases()
+    cats, nums, sla = categories_table(m), numbers_table(m), sla_table(m)
+    assert cats.to_dict("records")[:3] == [
+        {"attribute": "priority", "site": "", "value": "high", "share": 0.2},
+        {"attribute": "priority", "site": "", "value": "low", "share": 0.8},
+        {"attribute": "priority", "site": "South", "value": "high", "share": 0.5}]
+    assert nums.to_dict("records") == [{"attribute": "amount", "distribution": "lognormal",
+                                        "mean": round(m.attributes[0].number.mean_value(), 3)}]
+    assert sla.to_dict("records")[:2] == [{"value": "high", "target_h": 8}, {"value": "low", "target_h": 48}]
+    assert sla.loc[2, "value"] == "" and pd.isna(sla.loc[2, "target_h"])
+    same, none = edit_model(m, categories=cats, numbers=nums, sla=sla)
+    assert none == [] and same == m
+    # Shares are weights: 3 to 1 becomes 0.75 and 0.25; South keeps its own.
+    cats.loc[0, "share"], cats.loc[1, "share"] = 3, 1
+    nums.loc[0, "mean"] = 2 * float(nums.loc[0, "mean"])
+    sla.loc[0, "target_h"] = 4
+    sla.loc[2, "target_h"] = 24
+    edited, changes = edit_model(m, categories=cats, numbers=nums, sla=sla)
+    priority = edited.attributes[1]
+    assert priority.categories == {"high": 0.75, "low": 0.25} and priority.per_site == m.attributes[1].per_site
+    amount = edited.attributes[0].number
+    assert amount.kind == "lognormal" and amount.sigma == 1.2 and amount.mean_value() == pytest.approx(
+        2 * m.attributes[0].number.mean_value(), rel=1e-3)
+    assert edited.sla.targets_h == {"high": 4, "low": 48} and edited.sla.default_h == 24
+    assert changes == ["attribute amount: mean 1,643.55 → 3,287.09", "attribute priority: high 0.20 → 0.75, "
+                       "low 0.80 → 0.25", "SLA target high: 8 h → 4 h", "SLA target of the other cases: none → 24 h"]
+    # The engine draws the edited shares: high three times in four at North.
+    run = simulate(edited, seed=2)
+    north = run.cases[run.cases.site == "North"]
+    assert (north["priority"] == "high").mean() == pytest.approx(0.75, abs=0.06)
+
+
+@pytest.mark.parametrize(("table", "row", "change", "message"), [
+    ("categories", 0, {"share": -1}, "attribute priority: shares are weights of 0 or more"),
+    ("categories", 2, {"share": 0}, None),  # South's low keeps the weight
+    ("numbers", 0, {"mean": 0}, "attribute amount: the mean must be positive"),
+    ("sla", 0, {"target_h": -2}, "SLA target high: give a positive number of hours"),
+    ("sla", 0, {"value": "urgent"}, "SLA target for 'urgent': priority has no such value"),
+])
+def test_bad_case_edits_are_refused(table, row, change, message):
+    m = model_with_cases()
+    tables = {"categories": categories_table(m), "numbers": numbers_table(m), "sla": sla_table(m)}
+    tables = {k: t.astype(object) for k, t in tables.items()}
+    for column, value in change.items():
+        tables[table].loc[row, column] = value
+    if message is None:
+        edited, _ = edit_model(m, **tables)
+        assert edited.attributes[1].per_site["South"] == {"high": 0.0, "low": 1.0}
+        return
+    with pytest.raises(ValueError, match=message):
+        edit_model(m, **tables)
 
 
 def test_pictures_data():
