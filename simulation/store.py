@@ -86,14 +86,20 @@ def list_scenarios(workspace: Workspace, process: str | None = None) -> pd.DataF
 
 def load_scenario(workspace: Workspace, name: str, process: str | None = None) -> Scenario:
     """Return the stored scenario called `name` (of `process`; any process when None and the name is unique)."""
+    return Scenario.from_yaml(_stored_yaml(workspace, "scenarios", "scenario", name, process))
+
+
+def _stored_yaml(workspace: Workspace, table: str, what: str, name: str, process: str | None) -> str:
+    """Return the YAML stored in `table` under `name` (of `process`; any process when None and the name is
+    unique); KeyError when there is none, ValueError when the name is stored for several processes."""
     where, params = ("AND process = ?", [name, process]) if process is not None else ("", [name])
-    df = _read(workspace, "scenarios", f"SELECT process, yaml FROM scenarios WHERE name = ? {where}", params)
+    df = _read(workspace, table, f"SELECT process, yaml FROM {table} WHERE name = ? {where}", params)
     if df is None or df.empty:
-        raise KeyError(f"no stored scenario {name!r}" + (f" of process {process!r}" if process is not None else ""))
+        raise KeyError(f"no stored {what} {name!r}" + (f" of process {process!r}" if process is not None else ""))
     if len(df) > 1:
-        raise ValueError(f"scenario {name!r} is stored for several processes ({', '.join(df['process'])}): "
+        raise ValueError(f"{what} {name!r} is stored for several processes ({', '.join(df['process'])}): "
                          "name the process")
-    return Scenario.from_yaml(df["yaml"].iloc[0])
+    return df["yaml"].iloc[0]
 
 
 def save_model(workspace: Workspace, model: Model, name: str | None = None) -> str:
@@ -122,14 +128,7 @@ def list_models(workspace: Workspace, process: str | None = None) -> pd.DataFram
 
 def load_model(workspace: Workspace, name: str, process: str | None = None) -> Model:
     """Return the stored model called `name` (of `process`; any process when None and the name is unique)."""
-    where, params = ("AND process = ?", [name, process]) if process is not None else ("", [name])
-    df = _read(workspace, "models", f"SELECT process, yaml FROM models WHERE name = ? {where}", params)
-    if df is None or df.empty:
-        raise KeyError(f"no stored model {name!r}" + (f" of process {process!r}" if process is not None else ""))
-    if len(df) > 1:
-        raise ValueError(f"model {name!r} is stored for several processes ({', '.join(df['process'])}): "
-                         "name the process")
-    return Model.from_yaml(df["yaml"].iloc[0])
+    return Model.from_yaml(_stored_yaml(workspace, "models", "model", name, process))
 
 
 def _result_json(result: ExperimentResult) -> str:
