@@ -74,15 +74,16 @@ def validate_command(
         except (ValueError, duckdb.Error) as exc:
             fail(str(exc).splitlines()[0])
             raise  # unreachable: fail exits
-    table = result.measures[["measure", "unit", "twin_mean", "twin_sd", "naive", "twin_better"]]
+    table = result.measures[["measure", "unit", "twin_mean", "twin_sd", "naive", "twin_better", "between_twins"]]
     if output is Output.table:
         for note in result.notes:
             out.print(note, highlight=False)
         view = ", like-for-like: cut at the extraction moment" if result.censored_at is not None else ""
         emit(table, output, title=f"{process}: twin vs naive on the test period{view} (distances, lower = better)")
         better = int(table["twin_better"].sum())
-        out.print(f"twin better than naive on {better} of {len(table)} measures; "
-                  f"{sum(result.timings.values()):.1f} s", highlight=False)
+        out.print(f"twin better than naive on {better} of {len(table)} measures (between_twins: the twin against "
+                  f"itself, consecutive replications: its own noise); "
+                  f"{sum(v for k, v in result.timings.items() if k.endswith('_s')):.1f} s", highlight=False)
     else:
         emit(_plain(table), output)
 

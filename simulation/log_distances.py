@@ -115,3 +115,16 @@ def distances_per_replication(real: pd.DataFrame, twins: list[pd.DataFrame], tz:
             progress(r / len(twins), f"measuring replication {r + 1}/{len(twins)}")
         rows += [{"measure": k, "replication": r, "value": v} for k, v in distances(real, twin, tz).items()]
     return pd.DataFrame(rows, columns=["measure", "replication", "value"])
+
+
+def distances_between_replications(twins: list[pd.DataFrame], tz: str,
+                                   progress: Progress | None = None) -> pd.DataFrame:
+    """Return each measure between consecutive replications of the twin (columns measure, pair, value; pair i is
+    replications i and i + 1): the distance two samples of the same model keep from each other, its own noise."""
+    rows = []
+    pairs = list(zip(twins, twins[1:], strict=False))
+    for i, (a, b) in enumerate(pairs):
+        if progress:
+            progress(i / len(pairs), f"measuring the twin against itself {i + 1}/{len(pairs)}")
+        rows += [{"measure": k, "pair": i, "value": v} for k, v in distances(a, b, tz).items()]
+    return pd.DataFrame(rows, columns=["measure", "pair", "value"])

@@ -182,6 +182,11 @@ def test_validation_end_to_end_on_a_real_log(purchasing: Path) -> None:
     assert (m[["twin_mean", "naive"]] >= 0).all().all()
     assert m["twin_better"].eq(m["twin_mean"] < m["naive"]).all()
     assert len(result.replications) == 2 * len(MEASURES)
+    # The twin against itself: two replications of one model differ (a sample each), by less than the naive
+    # reference, which replays other cases, differs from the real test period on the timing measures.
+    assert (m["between_twins"] > 0).all() and np.isfinite(m["between_twins"]).all()
+    timing = m.set_index("measure").loc[["absolute_event", "case_arrival"]]
+    assert (timing["between_twins"] < timing["naive"]).all(), timing
     # The model of the test period: starts one warm-up before the cut, reports from the cut.
     model = result.model
     assert model.start == split.cut - timedelta(days=model.warmup_days)
@@ -294,6 +299,10 @@ def test_cli_prints_the_measures_table(purchasing: Path) -> None:
     rows = json.loads(as_json.stdout)
     assert [r["measure"] for r in rows] == list(MEASURES)
     assert all(r["twin_sd"] is None for r in rows)  # no spread over one replication
+    assert all(r["between_twins"] is None for r in rows)  # nor a pair to measure the twin against itself
+    assert "between_twins" in done.output
+    seconds = float(done.output.split("measures (between_twins")[1].split(";")[1].split(" s")[0])
+    assert 0 < seconds < 600  # the time taken, not the count of simulated events added to it
 
 
 def test_cli_reports_errors_on_one_line(purchasing: Path) -> None:

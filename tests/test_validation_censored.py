@@ -35,7 +35,8 @@ def academic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def views(academic: Path) -> dict[str, tuple[Validation, list[tuple[pd.DataFrame, pd.DataFrame]]]]:
     """Return per view (default, uncensored, censored) the validation of academic_credentials and the (real,
-    other) pairs of logs it measured, in the order measured: the twin's replications, then the naive reference."""
+    other) pairs of logs it measured, in the order measured: the twin's replications, the naive reference, then the
+    pairs of consecutive replications (the twin against itself)."""
     out = {}
     for name, options in (("default", {}), ("uncensored", {"censor": False}), ("censored", {"censor": True})):
         measured: list[tuple[pd.DataFrame, pd.DataFrame]] = []
@@ -110,13 +111,17 @@ def test_censored_view_measures_no_event_after_the_extraction(views: dict, acade
         con.close()
     result, measured = views["censored"]
     assert result.censored_at == at and "like-for-like" in result.view
-    assert len(measured) == RUN["replications"] + 1  # each twin replication, then the naive reference
+    reps = RUN["replications"]
+    # Each twin replication against the real log, the naive reference, then each pair of consecutive twins.
+    assert len(measured) == 2 * reps
     for real, other in measured:
         assert not other.empty and other[IDS.end_time].max() <= at
         assert real[IDS.end_time].max() <= at
+    twins = [other for _, other in measured[:reps]]
+    assert all(a.equals(twins[i]) and b.equals(twins[i + 1]) for i, (a, b) in enumerate(measured[reps + 1:]))
     # The cycle-time chart pools the logs measured: nothing in it ends after the extraction either.
     cycles = result.charts["cycle_times"]
-    assert len(cycles.query("log == 'twin'")) == sum(o[IDS.case].nunique() for _, o in measured[:-1])
+    assert len(cycles.query("log == 'twin'")) == sum(o[IDS.case].nunique() for o in twins)
     assert "like-for-like view" in result.notes[-1] and f"{at:%Y-%m-%d %H:%M:%S} UTC" in result.notes[-1]
     # Without the option, the twin's and the naive reference's cases run past the extraction.
     _, whole = views["uncensored"]
@@ -129,7 +134,8 @@ def test_censored_view_cuts_the_same_simulations_and_lowers_the_twins_cycle_time
     cycles = full.charts["cycle_times"].groupby("log")["cycle_time_h"].median()
     assert cycles["real"] < cycles["twin"] / 2, cycles
     # Same seed, same model, same simulations: the censored view measures the uncensored logs, cut.
-    for (real_full, other_full), (real_cut, other_cut) in zip(whole, censored, strict=True):
+    reps = RUN["replications"]
+    for (real_full, other_full), (real_cut, other_cut) in zip(whole[:reps + 1], censored[:reps + 1], strict=True):
         assert real_cut.equals(real_full)
         assert other_cut.equals(censor_log(other_full, cut.censored_at))
         assert len(other_cut) < len(other_full)
