@@ -103,6 +103,14 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"streamlit did not answer within {SERVER_WAIT} s:\n{log.read_text(errors='replace')}")
 
 
+def idle(page) -> None:
+    """Return once the app's script has finished running (Streamlit marks its root with the script's state)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-testid=stApp][data-test-script-state=notRunning]")).to_be_attached(
+        timeout=UI_WAIT_MS * 2)
+
+
 def grid_rows(grid) -> list[list[str]]:
     """Return the texts of the cells of a table's rows (its accessible cells, attached but visually hidden)."""
     rows = grid.locator("[role=row]").evaluate_all(
@@ -190,33 +198,41 @@ def test_the_as_is_model_is_edited_in_its_table_in_a_browser(server: str, tmp_pa
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{server}/scenarios")
+            idle(page)
             page.get_by_role("combobox", name="Process").click()
             page.get_by_role("option", name="helpdesk", exact=True).click()
-            people = page.locator("[data-testid=stMetric]", has_text="People")
-            expect(people).to_be_visible(timeout=UI_WAIT_MS * 2)
-            # The roles table is the first grid of the Roles tab: its first row's role cell, then the people cell
-            # to its right, typed into as a person would.
+            # The roles table is the first grid of the Roles tab; helpdesk's roles are the pools discovery names.
             grid = page.get_by_role("tabpanel", name="Roles").locator("[data-testid=stDataFrame]").first
-            # helpdesk's roles (the pools discovery names), not the table of the process shown before it.
             expect(grid.locator("[role=gridcell]", has_text="Take in charge ticket").first).to_be_attached(
-                timeout=UI_WAIT_MS)
-            grid.scroll_into_view_if_needed()
-            page.wait_for_timeout(1500)  # the grid is drawn on a canvas: let it settle before clicking into it
-            before = int(people.locator("[data-testid=stMetricValue]").inner_text())
-            box = grid.bounding_box()
+                timeout=UI_WAIT_MS * 2)
+            idle(page)
+            people = page.locator("[data-testid=stMetric]", has_text="People").locator("[data-testid=stMetricValue]")
+            before = int(people.inner_text())
             first = grid_rows(grid)[0]
-            # A person's pace: the grid handles each key on its next frame.
-            page.mouse.click(box["x"] + 30, box["y"] + 35 + 17)
-            page.wait_for_timeout(300)
-            page.keyboard.press("ArrowRight")
-            page.wait_for_timeout(300)
-            page.keyboard.type("25", delay=100)
-            page.wait_for_timeout(300)
-            page.keyboard.press("Enter")
-            expect(page.get_by_text("The as-is model with 1 edit")).to_be_visible(timeout=UI_WAIT_MS)
+            banner = page.get_by_text("The as-is model with 1 edit")
+            # The grid is drawn on a canvas: a person clicks the first row's role cell, moves to the people cell on
+            # its right and types. A click that lands before the canvas has settled does nothing, so a person
+            # would try again: up to three times, each checked by the banner the edit brings.
+            for _ in range(3):
+                grid.scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)
+                box = grid.bounding_box()
+                page.keyboard.press("Escape")
+                page.mouse.click(box["x"] + 30, box["y"] + 35 + 17)
+                page.wait_for_timeout(300)
+                page.keyboard.press("ArrowRight")
+                page.wait_for_timeout(300)
+                page.keyboard.type("25", delay=100)
+                page.wait_for_timeout(300)
+                page.keyboard.press("Enter")
+                try:
+                    expect(banner).to_be_visible(timeout=10_000)
+                    break
+                except AssertionError:
+                    continue
+            expect(banner).to_be_visible()
             expect(page.get_by_text(f"role {first[0]}: headcount {first[1]} → 25", exact=True)).to_be_visible()
-            expect(people.locator("[data-testid=stMetricValue]")).to_have_text(str(before - int(first[1]) + 25),
-                                                                               timeout=UI_WAIT_MS)
+            expect(people).to_have_text(str(before - int(first[1]) + 25), timeout=UI_WAIT_MS)
             expect(page.locator("[data-testid=stException]")).to_have_count(0)
             page.get_by_role("tab", name="Routing").click()
             expect(page.locator("[data-testid=stGraphVizChart] svg")).to_be_visible(timeout=UI_WAIT_MS)
