@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from simulation.model_edits import EDITS_NOTE
 from simulation.spec import Model, Scenario, dump_yaml
 
 if TYPE_CHECKING:
@@ -255,8 +256,13 @@ class ExperimentResult:
         e = self.experiment
         runs = f"{e.replications} replication{'s' if e.replications != 1 else ''}"
         best = self.best_scenario()
+        edited = e.model.notes.get(EDITS_NOTE)
+        # Executives read this paragraph alone: an as-is changed by hand after discovery must say so.
+        basis = (f" The as-is is the model discovered from the log with {len(edited.split('; '))} change"
+                 f"{'s' if len(edited.split('; ')) != 1 else ''} made by hand (listed in its notes), not the log "
+                 "alone." if edited else "")
         if best is None:
-            return (f"Only the as-is was simulated ({runs}); add a scenario to compare a design with it.")
+            return (f"Only the as-is was simulated ({runs}); add a scenario to compare a design with it." + basis)
         diff = self.differences()
         mine = diff[diff["scenario"] == best].set_index("kpi")
         said, quiet, unmeasured = [], [], []
@@ -281,12 +287,13 @@ class ExperimentResult:
         if not said:
             return (f"Over {runs}, {who} does not differ from the as-is on {_join(quiet, 'or')} by more than "
                     f"chance: every 95% confidence interval of the paired differences includes zero, so no change "
-                    f"can be claimed; more replications or a larger change would be needed to show one." + missing)
+                    f"can be claimed; more replications or a larger change would be needed to show one." + missing
+                    + basis)
         text = f"Over {runs} with common random numbers, {who} compared with the as-is: "
         text += "; ".join(said) + "."
         if quiet:
             text += f" No difference in {_join(quiet, 'or')} is distinguishable from chance (95% CI includes zero)."
-        return text + missing
+        return text + missing + basis
 
 
 def _fmt(value: float, unit: str) -> str:

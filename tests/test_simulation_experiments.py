@@ -174,6 +174,21 @@ def test_the_executive_summary_says_when_nothing_is_significant():
                                                 pd.DataFrame(), pd.DataFrame()).executive_summary()
 
 
+def test_the_executive_summary_says_when_the_as_is_was_edited_by_hand():
+    from simulation.model_edits import edit_model, roles_table
+
+    plain = hand_made([10.0, 20.0, 30.0], [11.0, 19.0, 30.5])
+    assert "by hand" not in plain.executive_summary()
+    roles = roles_table(small_model())
+    roles.loc[:, "headcount"] = [2, 3]
+    edited, changes = edit_model(small_model(), roles=roles)
+    result = ExperimentResult(plain.experiment.model_copy(update={"model": edited}), plain.kpis, plain.cycle_times,
+                              plain.waiting)
+    assert len(changes) == 2 and result.executive_summary().endswith(
+        "The as-is is the model discovered from the log with 2 changes made by hand (listed in its notes), not the "
+        "log alone.")
+
+
 def test_experiments_refuse_a_scenario_called_as_is_or_naming_an_unknown_role():
     with pytest.raises(ValueError, match="implicit"):
         Experiment(model=small_model(), scenarios=[Scenario(name="as-is")])
