@@ -88,9 +88,9 @@ st.dataframe(table, hide_index=True, column_config={
 })
 ratio = result.measures.assign(ratio=result.measures["twin_mean"] / result.measures["naive"],
                                floor=result.measures["between_twins"] / result.measures["naive"])
-bars = alt.Chart(ratio).mark_bar().encode(
+bars = alt.Chart(ratio, height=alt.Step(28)).mark_bar().encode(
     x=alt.X("ratio:Q", title="twin ÷ naive (below 1: twin closer to reality); tick: twin vs twin ÷ naive"),
-    y=alt.Y("label:N", title=None, sort=None),
+    y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
     color=alt.condition("datum.ratio < 1", alt.value("#2ca02c"), alt.value("#d62728")),
     tooltip=["label", alt.Tooltip("twin_mean:Q", format=".3f"), alt.Tooltip("naive:Q", format=".3f"),
              alt.Tooltip("ratio:Q", format=".2f"), alt.Tooltip("between_twins:Q", title="twin vs twin",
