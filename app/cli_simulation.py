@@ -239,11 +239,28 @@ def models_command(
     export: Annotated[str | None, typer.Option(
         "--export", help="Print this model as YAML (to edit, or to run with `simulate`).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the exported YAML here.")] = None,
+    keep: Annotated[Path | None, typer.Option(
+        "--keep", help="Keep this model YAML file (edited elsewhere) in the workspace, under its name or --name.",
+        exists=True, dir_okay=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The name to keep the --keep file under.")] = None,
     output: Format = Output.table,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """List the models kept in the workspace (with what a person edited in them), or export one as YAML."""
+    """List the models kept in the workspace (with what a person edited in them), export one as YAML, or keep a
+    model file in it."""
     path = existing_workspace(workspace)
+    if keep is not None:
+        if export is not None:
+            fail("--keep and --export go separately")
+        model = _read(Model, keep)
+        try:
+            kept = save_model(path, model, name)
+        except ValueError as exc:
+            fail(str(exc))
+        err.print(f"kept {keep} as model {kept!r} of {model.process} in {path}", highlight=False)
+        return
+    if name is not None:
+        fail("--name goes with --keep FILE")
     if export is None:
         if out_file is not None:
             fail("--out goes with --export NAME")

@@ -63,3 +63,19 @@ def test_a_discovered_model_is_kept_in_the_workspace_listed_and_exported(tmp_pat
     assert missing.exit_code == 1 and "no stored model 'nope'" in missing.stderr
     blank = runner.invoke(cli, ["discover", "p", "-w", str(ws), "--save", " "])
     assert blank.exit_code == 1 and "give the model a name" in blank.stderr
+    # A model edited elsewhere (a text editor, a script) is kept too, under its own name or another.
+    edited = Model.load(out).model_copy(update={"name": "two clerks"})
+    edited = edited.model_copy(update={"roles": [r.model_copy(update={"headcount": 2}) for r in edited.roles]})
+    edited.save(tmp_path / "edited.yaml")
+    kept = runner.invoke(cli, ["models", "--keep", str(tmp_path / "edited.yaml"), "-w", str(ws)])
+    assert kept.exit_code == 0 and "as model 'two clerks' of p" in kept.stderr, kept.stderr
+    renamed = runner.invoke(cli, ["models", "--keep", str(tmp_path / "edited.yaml"), "--name", "b", "-w", str(ws)])
+    assert renamed.exit_code == 0, renamed.stderr
+    listed = json.loads(runner.invoke(cli, ["models", "p", "-o", "json", "-w", str(ws)]).stdout)
+    assert [r["name"] for r in listed] == ["as discovered", "b", "two clerks"]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [1\n", encoding="utf-8")
+    bad = runner.invoke(cli, ["models", "--keep", str(broken), "-w", str(ws)])
+    assert bad.exit_code == 1 and "broken.yaml: not valid YAML" in bad.stderr
+    alone = runner.invoke(cli, ["models", "--name", "x", "-w", str(ws)])
+    assert alone.exit_code == 1 and "--name goes with --keep FILE" in alone.stderr
