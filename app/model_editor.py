@@ -93,6 +93,7 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
         routing = st.data_editor(routing_table(model), key=f"{base}_routing", hide_index=True, width="stretch",
                                  column_config={
                                      "decision": None,
+                                     "branch": None,
                                      "after": st.column_config.TextColumn("after", disabled=True),
                                      "holds": st.column_config.TextColumn("holds", disabled=True),
                                      "to": st.column_config.TextColumn("to", disabled=True),

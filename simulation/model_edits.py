@@ -42,17 +42,17 @@ def activities_table(model: Model) -> pd.DataFrame:
 
 
 def routing_table(model: Model) -> pd.DataFrame:
-    """Return one row per branch of every decision: decision (its index), after, holds (when the decision holds),
-    to, probability (None for a branch with a rule) and rule (the branch's condition, which takes it whenever it
-    holds)."""
+    """Return one row per branch of every decision: decision and branch (their indexes), after, holds (when the
+    decision holds), to, probability (None for a branch with a rule) and rule (the branch's condition, which takes
+    it whenever it holds)."""
     rows = []
     for i, d in enumerate(model.decisions):
         holds = (f"from visit {d.visit}" if d.visit else f"after {d.before}" if d.before else "always")
-        for b in d.branches:
+        for j, b in enumerate(d.branches):
             rule = "" if b.when is None else f"{b.when.attribute} {b.when.op} {b.when.value}"
-            rows.append({"decision": i, "after": d.after, "holds": holds, "to": b.to,
+            rows.append({"decision": i, "branch": j, "after": d.after, "holds": holds, "to": b.to,
                          "probability": None if b.when else b.probability, "rule": rule})
-    return pd.DataFrame(rows, columns=["decision", "after", "holds", "to", "probability", "rule"])
+    return pd.DataFrame(rows, columns=["decision", "branch", "after", "holds", "to", "probability", "rule"])
 
 
 def categories_table(model: Model) -> pd.DataFrame:
@@ -302,14 +302,15 @@ def _edit_activities(model: Model, table: pd.DataFrame, roles: set[str], changes
 
 
 def _edit_routing(model: Model, table: pd.DataFrame, changes: list[str]) -> list[dict[str, Any]]:
-    """Return the decisions with the table's branch probabilities (rows matched by decision and target)."""
-    edited = {(int(r["decision"]), _text(r.get("to"))): r for r in _rows(table)}
+    """Return the decisions with the table's branch probabilities (rows matched by decision and branch: a decision
+    may lead to one step by a rule and by chance both)."""
+    edited = {(int(r["decision"]), int(r["branch"])): r for r in _rows(table)}
     out = []
     for i, d in enumerate(model.decisions):
         data = d.model_dump()
         moved = []
-        for b, branch in zip(d.branches, data["branches"], strict=True):
-            row = edited.get((i, b.to))
+        for j, (b, branch) in enumerate(zip(d.branches, data["branches"], strict=True)):
+            row = edited.get((i, j))
             if row is None:
                 continue
             if b.when is not None:

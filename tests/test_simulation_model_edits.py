@@ -23,7 +23,18 @@ from simulation.model_edits import (
     sla_table,
     staffing_grid,
 )
-from simulation.spec import END, START, Activity, Branch, CaseAttribute, Decision, Distribution, Model, SlaTarget
+from simulation.spec import (
+    END,
+    START,
+    Activity,
+    Branch,
+    CaseAttribute,
+    Condition,
+    Decision,
+    Distribution,
+    Model,
+    SlaTarget,
+)
 from tests.test_simulation_spec import small_model
 
 
@@ -104,6 +115,24 @@ def test_a_role_can_be_made_always_available_and_a_step_given_a_time():
     assert all(r.calendar is None for r in edited.roles) and edited.calendars == []
     assert edited.activity("C").duration == Distribution(kind="exponential", mean=180.0)
     assert "calendar office: removed" in changes
+
+
+def test_a_step_reached_by_a_rule_and_by_chance_keeps_both_branches_apart():
+    # Large amounts always go to B; the others go to B one time in four (a decision the demo's approvals have).
+    m = model_with_a_choice()
+    both = Decision(after="A", branches=[Branch(to="B", when=Condition(attribute="amount", op=">=", value=1000)),
+                                         Branch(to="B", probability=0.25), Branch(to=END, probability=0.75)])
+    m = m.model_copy(update={"decisions": [m.decisions[0], both, m.decisions[2]]})
+    routing = routing_table(m)
+    assert routing[routing.after == "A"][["branch", "to"]].values.tolist() == [[0, "B"], [1, "B"], [2, END]]
+    same, none = edit_model(m, routing=routing)
+    assert none == [] and same == m
+    routing.loc[(routing.after == "A") & (routing.branch == 1), "probability"] = 0.5
+    routing.loc[(routing.after == "A") & (routing.branch == 2), "probability"] = 0.5
+    edited, changes = edit_model(m, routing=routing)
+    after_a = next(d for d in edited.decisions if d.after == "A")
+    assert after_a.branches[0].when is not None and [b.probability for b in after_a.branches[1:]] == [0.5, 0.5]
+    assert changes == [f"routing after A: B 0.25 → 0.50, {END} 0.75 → 0.50"]
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -211,3 +240,27 @@ def test_pictures_data():
     dot = routing_dot(m)
     assert dot.startswith("digraph routing") and '"B" -> "A" [label="20%"' in dot
     assert '"A" -> "B" [label="amount >= 1000"' in dot and f'"{START}" -> "A"' in dot
+
+
+def test_every_demo_process_comes_back_unchanged_through_its_tables(demo_org):
+    from ingest import connect
+    from simulation.discovery import discover
+
+    path, _ = demo_org
+    con = connect(path, read_only=True)
+    try:
+        processes = [r[0] for r in con.execute("SELECT DISTINCT process FROM events ORDER BY 1").fetchall()]
+        models = [discover(con, p) for p in processes]
+    finally:
+        con.close()
+    assert len(models) == 5
+    for m in models:
+        tables = dict(roles=roles_table(m), shifts=shifts_table(m), activities=activities_table(m),
+                      routing=routing_table(m), categories=categories_table(m), numbers=numbers_table(m),
+                      sla=sla_table(m))
+        same, changes = edit_model(m, cases_per_week=m.arrivals.cases_per_week, **tables)
+        assert changes == [] and same == m, (m.process, changes)
+        # A doubled headcount everywhere is one edit per role, and nothing else moves.
+        roles = tables["roles"].assign(headcount=tables["roles"]["headcount"] * 2)
+        doubled, changes = edit_model(m, **{**tables, "roles": roles})
+        assert len(changes) == len(m.roles) and doubled.activities == m.activities, m.process
