@@ -94,6 +94,15 @@ def _list(kept: pd.DataFrame, output: Output, what: str, process: str | None, ho
         emit(kept, output, title=f"{what[:1].upper()}{what[1:]} kept in the workspace")
 
 
+def _export(text: str, out_file: Path | None, what: str) -> None:
+    """Print an exported YAML, or write it to `out_file` and say what was written."""
+    if out_file is None:
+        print(text, end="")
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out_file}: {what}", highlight=False)
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
             for row in df.to_dict("records")]
@@ -227,11 +236,7 @@ def scenarios_command(
         scenario = load_scenario(path, export, process)
     except (KeyError, ValueError) as exc:
         fail(str(exc.args[0]))
-    if out_file is None:
-        print(scenario.to_yaml(), end="")
-    else:
-        out_file.write_text(scenario.to_yaml(), encoding="utf-8")
-        err.print(f"wrote {out_file}: scenario {scenario.name!r}, {len(scenario.changes)} changes", highlight=False)
+    _export(scenario.to_yaml(), out_file, f"scenario {scenario.name!r}, {len(scenario.changes)} changes")
 
 
 def models_command(
@@ -271,12 +276,7 @@ def models_command(
         model = load_model(path, export, process)
     except (KeyError, ValueError) as exc:
         fail(str(exc.args[0]))
-    if out_file is None:
-        print(model.to_yaml(), end="")
-    else:
-        out_file.write_text(model.to_yaml(), encoding="utf-8")
-        err.print(f"wrote {out_file}: model {export!r} of {model.process}, {len(model.activities)} activities",
-                  highlight=False)
+    _export(model.to_yaml(), out_file, f"model {export!r} of {model.process}, {len(model.activities)} activities")
 
 
 def results_command(

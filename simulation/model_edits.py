@@ -269,33 +269,16 @@ def _edit_activities(model: Model, table: pd.DataFrame, roles: set[str], changes
         if new_min < 0:
             raise ValueError(f"activity {a.name}: processing minutes cannot be negative ({new_min:g})")
         if not math.isclose(new_min, round(old_min, 3), abs_tol=1e-9):
-            # The shape stays: every draw is scaled, role-specific times too; a step that took no time gets an
-            # exponential time of the new mean.
-            if old_min > 0 and new_min > 0:
-                factor = new_min / old_min
-                update["duration"] = a.duration.scaled(factor)
-                if a.duration_by_role:
-                    update["duration_by_role"] = {r: d.scaled(factor) for r, d in a.duration_by_role.items()}
-            elif new_min > 0:
-                update["duration"] = Distribution(kind="exponential", mean=new_min * 60)
-            else:
-                update["duration"] = Distribution(kind="fixed", value=0.0)
-                update["duration_by_role"] = None
+            duration, by_role = _with_mean(a.duration, a.duration_by_role, old_min, new_min, 60)
+            update["duration"] = duration or Distribution(kind="fixed", value=0.0)
+            update["duration_by_role"] = by_role
             changes.append(f"activity {a.name}: processing {old_min:,.1f} → {new_min:,.1f} min (mean)")
         old_h = _delay_mean(a.delay, a.delay_after) / 3600
         new_h = _number(row.get("delay_h"), f"activity {a.name}: delay hours")
         if new_h < 0:
             raise ValueError(f"activity {a.name}: delay hours cannot be negative ({new_h:g})")
         if not math.isclose(new_h, round(old_h, 3), abs_tol=1e-9):
-            if old_h > 0 and new_h > 0:
-                factor = new_h / old_h
-                update["delay"] = a.delay.scaled(factor) if a.delay else None
-                if a.delay_after:
-                    update["delay_after"] = {k: d.scaled(factor) for k, d in a.delay_after.items()}
-            elif new_h > 0:
-                update["delay"] = Distribution(kind="exponential", mean=new_h * 3600)
-            else:
-                update["delay"], update["delay_after"] = None, None
+            update["delay"], update["delay_after"] = _with_mean(a.delay, a.delay_after, old_h, new_h, 3600)
             changes.append(f"activity {a.name}: hidden delay {old_h:,.2f} → {new_h:,.2f} h (mean)")
         out.append(a.model_copy(update=update).model_dump())
     return out
@@ -397,6 +380,20 @@ def _edit_sla(model: Model, table: pd.DataFrame, changes: list[str]) -> dict[str
                 data["default_h"] = hours
             changes.append(f"SLA target {value or 'of the other cases'}: {_hours(old)} → {_hours(hours)}")
     return data
+
+
+def _with_mean(dist: Distribution | None, per_key: dict[str, Distribution] | None, old: float, new: float,
+               unit: float) -> tuple[Distribution | None, dict[str, Distribution] | None]:
+    """Return a distribution and its per-key variants (per role, per preceding step) with the mean `new` in place
+    of `old` (both in `unit` seconds): every draw scaled, so the shape stays; an exponential of the new mean where
+    there was no time; none for 0."""
+    if new <= 0:
+        return None, None
+    if old <= 0:
+        return Distribution(kind="exponential", mean=new * unit), None
+    factor = new / old
+    return (dist.scaled(factor) if dist is not None else None,
+            {k: d.scaled(factor) for k, d in per_key.items()} if per_key else per_key)
 
 
 def _delay_mean(delay: Distribution | None, after: dict[str, Distribution] | None) -> float:
