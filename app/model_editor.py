@@ -41,10 +41,11 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
     base = f"{key}_{fingerprint(model)}_{st.session_state.get(ROUND_KEY, {}).get(key, 0)}"
     st.session_state[f"{key}_editors"] = base  # the editors' key prefix, for who needs to find them
     tabs = dict(zip(TABS, st.tabs(TABS), strict=True))
+    # Each tab's picture sits above its table but is drawn last, from the model with the edits made below it.
+    pictures = {name: tabs[name].container() for name in ("Working hours", "Activities", "Routing", "Arrivals")}
 
     # Working hours first: a calendar added there is one the roles can take.
     with tabs["Working hours"]:
-        _staffing_picture(model, colors)
         st.caption("Shifts of each calendar, local time. Add a row with a new calendar name to make a calendar, "
                    "then give it to a role under Roles; days as Mon,Tue,…; a shift may end at 24:00.")
         shifts = st.data_editor(shifts_table(model), key=f"{base}_shifts", num_rows="dynamic", hide_index=True,
@@ -72,7 +73,6 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
                                        width="small",
                                        help="Share of working days a person is absent (0.1: one day in ten).")})
     with tabs["Activities"]:
-        _processing_picture(model, colors)
         st.caption("Who does each step, its mean processing time and the mean hidden delay before it (waiting "
                    "no person explains: a supplier, a due date). A new mean scales every draw, so the shape "
                    "the log showed stays. Automating a step is a scenario's change, not an edit.")
@@ -87,7 +87,6 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
                                         "delay_h": st.column_config.NumberColumn(
                                             "hidden delay (h)", min_value=0.0, format="%.2f")})
     with tabs["Routing"]:
-        st.graphviz_chart(routing_dot(model), width="content")
         st.caption("What follows each step: a branch with a rule is taken whenever its rule holds; otherwise one "
                    "is drawn by probability. The probabilities of a decision must still sum to 1.")
         routing = st.data_editor(routing_table(model), key=f"{base}_routing", hide_index=True, width="stretch",
@@ -105,15 +104,23 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
                                    key=f"{base}_per_week", format="%.1f",
                                    help="The mean rate; the month factors and the hours below shape it. A "
                                         "scenario's volume change grows it on top.")
-        _arrivals_picture(model)
     with tabs["Cases"]:
         categories, numbers, sla = _cases(model, base, colors)
     try:
         edited, changes = edit_model(model, roles=roles, shifts=shifts, activities=activities, routing=routing,
                                      cases_per_week=per_week, categories=categories, numbers=numbers, sla=sla)
+        error = ""
     except ValueError as exc:
-        return model, [], " ".join(str(exc).split())
-    return edited, changes, ""
+        edited, changes, error = model, [], " ".join(str(exc).split())
+    with pictures["Working hours"]:
+        _staffing_picture(edited, colors)
+    with pictures["Activities"]:
+        _processing_picture(edited, colors)
+    with pictures["Routing"]:
+        st.graphviz_chart(routing_dot(edited), width="content")
+    with pictures["Arrivals"]:
+        _arrivals_picture(edited)
+    return edited, changes, error
 
 
 def _cases(model: Model, base: str,

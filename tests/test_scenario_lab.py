@@ -255,3 +255,18 @@ def test_an_edited_model_is_kept_in_the_workspace_and_started_from_again(lab: Ap
     assert "The as-is model with" not in texts(lab.markdown)
     assert lab.text_input(key="lab_timezone").disabled
     assert load_model(synthetic_workspace, "four more agents", PROCESS).role(ROLE).headcount == before + 4
+
+
+def test_routing_probabilities_are_edited_and_the_graph_follows(lab: AppTest) -> None:
+    routing = next(f.value for f in lab.dataframe if "probability" in f.value.columns)
+    free = routing[routing["rule"] == ""]
+    # A decision with two branches by chance, of different probabilities: swapping them keeps the sum at 1.
+    decision = next(d for d, g in free.groupby("decision") if len(g) == 2 and g["probability"].nunique() == 2)
+    a, b = free[free["decision"] == decision].index[:2]
+    edit_table(lab, "routing", {int(a): {"probability": float(routing.loc[b, "probability"])},
+                                int(b): {"probability": float(routing.loc[a, "probability"])}})
+    assert not lab.error, texts(lab.error)
+    assert f"routing after {routing.loc[a, 'after']}: " in texts(lab.markdown)
+    dot = lab.get("graphviz_chart")[0].proto.spec
+    edge = f'"{routing.loc[a, "after"]}" -> "{routing.loc[a, "to"]}" [label="{routing.loc[b, "probability"]:.0%}"'
+    assert edge in dot, dot
