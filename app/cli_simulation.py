@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
@@ -94,13 +95,24 @@ def _list(kept: pd.DataFrame, output: Output, what: str, process: str | None, ho
         emit(kept, output, title=f"{what[:1].upper()}{what[1:]} kept in the workspace")
 
 
-def _export(text: str, out_file: Path | None, what: str) -> None:
-    """Print an exported YAML, or write it to `out_file` and say what was written."""
+def _list_or_export(path: Path, process: str | None, export: str | None, out_file: Path | None, output: Output,
+                    what: str, how: str, listed: Callable[..., pd.DataFrame], load: Callable[..., Model | Scenario],
+                    describe: Callable[[Any], str]) -> None:
+    """List what the workspace keeps of a kind (scenarios, models), or print or write one of them as YAML."""
+    if export is None:
+        if out_file is not None:
+            fail("--out goes with --export NAME")
+        _list(listed(path, process), output, what, process, how)
+        return
+    try:
+        kept = load(path, export, process)
+    except (KeyError, ValueError) as exc:
+        fail(str(exc.args[0]))
     if out_file is None:
-        print(text, end="")
+        print(kept.to_yaml(), end="")
     else:
-        out_file.write_text(text, encoding="utf-8")
-        err.print(f"wrote {out_file}: {what}", highlight=False)
+        out_file.write_text(kept.to_yaml(), encoding="utf-8")
+        err.print(f"wrote {out_file}: {describe(kept)}", highlight=False)
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -226,17 +238,9 @@ def scenarios_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List the scenarios kept in the workspace, or export one as YAML."""
-    path = existing_workspace(workspace)
-    if export is None:
-        if out_file is not None:
-            fail("--out goes with --export NAME")
-        _list(list_scenarios(path, process), output, "scenarios", process, "save one in the Scenario lab")
-        return
-    try:
-        scenario = load_scenario(path, export, process)
-    except (KeyError, ValueError) as exc:
-        fail(str(exc.args[0]))
-    _export(scenario.to_yaml(), out_file, f"scenario {scenario.name!r}, {len(scenario.changes)} changes")
+    _list_or_export(existing_workspace(workspace), process, export, out_file, output, "scenarios",
+                    "save one in the Scenario lab", list_scenarios, load_scenario,
+                    lambda s: f"scenario {s.name!r}, {len(s.changes)} changes")
 
 
 def models_command(
@@ -266,17 +270,10 @@ def models_command(
         return
     if name is not None:
         fail("--name goes with --keep FILE")
-    if export is None:
-        if out_file is not None:
-            fail("--out goes with --export NAME")
-        _list(list_models(path, process), output, "models", process,
-              "`twinflow discover PROCESS --save NAME` or the Scenario lab's save button keeps one")
-        return
-    try:
-        model = load_model(path, export, process)
-    except (KeyError, ValueError) as exc:
-        fail(str(exc.args[0]))
-    _export(model.to_yaml(), out_file, f"model {export!r} of {model.process}, {len(model.activities)} activities")
+    _list_or_export(path, process, export, out_file, output, "models",
+                    "`twinflow discover PROCESS --save NAME` or the Scenario lab's save button keeps one",
+                    list_models, load_model,
+                    lambda m: f"model {export!r} of {m.process}, {len(m.activities)} activities")
 
 
 def results_command(

@@ -14,14 +14,20 @@ from simulation.spec import Model
 from tests.conftest import csv_workspace
 
 
-def test_discover_writes_a_valid_model(tmp_path: Path):
+def register_log(tmp_path: Path, cases: int, approve: bool = True) -> Path:
+    """Return a workspace of process p: a case every 7 hours registered by ann (clerk), approved by bob."""
     start = datetime(2024, 1, 1, 8, 0)
     rows = ["case_id,activity,start_time,end_time,resource,role"]
-    for i in range(60):
+    for i in range(cases):
         t = start + timedelta(hours=7 * i)
         rows.append(f"c{i},Register,{t},{t + timedelta(minutes=10)},ann,clerk")
-        rows.append(f"c{i},Approve,{t + timedelta(hours=2)},{t + timedelta(hours=2, minutes=5)},bob,manager")
-    ws = csv_workspace(tmp_path, "\n".join(rows) + "\n")
+        if approve:
+            rows.append(f"c{i},Approve,{t + timedelta(hours=2)},{t + timedelta(hours=2, minutes=5)},bob,manager")
+    return csv_workspace(tmp_path, "\n".join(rows) + "\n")
+
+
+def test_discover_writes_a_valid_model(tmp_path: Path):
+    ws = register_log(tmp_path, 60)
     out = tmp_path / "model.yaml"
     result = CliRunner().invoke(cli, ["discover", "p", "-w", str(ws), "--out", str(out)])
     assert result.exit_code == 0, result.stderr
@@ -39,12 +45,7 @@ def test_discover_writes_a_valid_model(tmp_path: Path):
 
 
 def test_a_discovered_model_is_kept_in_the_workspace_listed_and_exported(tmp_path: Path):
-    start = datetime(2024, 1, 1, 8, 0)
-    rows = ["case_id,activity,start_time,end_time,resource,role"]
-    for i in range(40):
-        t = start + timedelta(hours=7 * i)
-        rows.append(f"c{i},Register,{t},{t + timedelta(minutes=10)},ann,clerk")
-    ws = csv_workspace(tmp_path, "\n".join(rows) + "\n")
+    ws = register_log(tmp_path, 40, approve=False)
     runner = CliRunner()
     empty = runner.invoke(cli, ["models", "-w", str(ws)])
     assert empty.exit_code == 0 and "No models kept in the workspace" in empty.stderr
