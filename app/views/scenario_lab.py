@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from app import state
-from app.experiment_view import show
+from app.experiment_view import COLORS, show
 from app.model_editor import review_and_edit, undo
 from mining.kpis import default_config
 from simulation.designs import apply
@@ -75,7 +75,6 @@ CATALOGUE: dict[str, str] = {
 }
 EXECUTORS = {"processes": "Processes on this machine (parallel)", "threads": "Threads in this app",
              "dask": "Dask cluster"}
-COLORS = "tableau10"
 
 
 def one_line(exc: Exception) -> str:
