@@ -121,14 +121,19 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def simulate_command(
-    model: Annotated[Path, typer.Argument(help="Model YAML file (e.g. from discovery).", exists=True,
-                                          dir_okay=False)],
+    model: Annotated[Path | None, typer.Argument(help="Model YAML file (e.g. from discovery); or --kept NAME.",
+                                                 exists=True, dir_okay=False)] = None,
     scenario: Annotated[list[Path] | None, typer.Option(
         "--scenario", "-s", help="Scenario YAML file (repeatable); the as-is is always included.", exists=True,
         dir_okay=False)] = None,
     replications: Annotated[int, typer.Option(help="Replications per scenario.", min=1)] = 10,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same numbers.")] = 0,
     warmup_days: Annotated[float | None, typer.Option(help="Override the model's warm-up (days).", min=0)] = None,
+    kept: Annotated[str | None, typer.Option(
+        "--kept", help="A model kept in the workspace (the Scenario lab's, edits included), by name, in place of the "
+                       "file; see `twinflow models`.")] = None,
+    process: Annotated[str | None, typer.Option(
+        "--process", help="With --kept: the process of the kept model, when its name is kept for several.")] = None,
     stored: Annotated[list[str] | None, typer.Option(
         "--stored", help="A scenario kept in the workspace (saved in the Scenario lab for the model's process), by "
                          "name (repeatable); see `twinflow scenarios`.")] = None,
@@ -141,7 +146,17 @@ def simulate_command(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Simulate a model's as-is and scenarios: KPIs with 95% confidence intervals and paired differences."""
-    base = _read(Model, model)
+    if (model is None) == (kept is None):
+        fail("give a model file or --kept NAME (one of them)")
+    if process is not None and kept is None:
+        fail("--process goes with --kept NAME")
+    if kept is not None:
+        try:
+            base = load_model(existing_workspace(workspace), kept, process)
+        except (KeyError, ValueError) as exc:
+            fail(f"{exc.args[0]} (see `twinflow models`)")
+    else:
+        base = _read(Model, model)
     scenarios = [_read(Scenario, path) for path in scenario or []]
     scenarios += [_stored(workspace, name, base.process) for name in stored or []]
     try:

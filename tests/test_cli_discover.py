@@ -80,3 +80,25 @@ def test_a_discovered_model_is_kept_in_the_workspace_listed_and_exported(tmp_pat
     assert bad.exit_code == 1 and "broken.yaml: not valid YAML" in bad.stderr
     alone = runner.invoke(cli, ["models", "--name", "x", "-w", str(ws)])
     assert alone.exit_code == 1 and "--name goes with --keep FILE" in alone.stderr
+
+
+def test_a_kept_model_is_simulated_from_the_command_line(tmp_path: Path):
+    ws = register_log(tmp_path, 60)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["discover", "p", "-w", str(ws), "--save", "as-is"]).exit_code == 0
+    ran = runner.invoke(cli, ["simulate", "--kept", "as-is", "--replications", "2", "--workers", "1", "-o", "json",
+                              "-w", str(ws)])
+    assert ran.exit_code == 0, ran.stderr
+    summary = json.loads(ran.stdout)["summary"]
+    assert {r["scenario"] for r in summary} == {"as-is"} and any(r["kpi"] == "cases" and r["mean"] > 0
+                                                                for r in summary)
+    neither = runner.invoke(cli, ["simulate", "-w", str(ws)])
+    assert neither.exit_code == 1 and "give a model file or --kept NAME" in neither.stderr
+    missing = runner.invoke(cli, ["simulate", "--kept", "nope", "-w", str(ws)])
+    assert missing.exit_code == 1 and "no stored model 'nope' (see `twinflow models`)" in missing.stderr
+    assert runner.invoke(cli, ["models", "--export", "as-is", "--out", str(tmp_path / "m.yaml"), "-w",
+                               str(ws)]).exit_code == 0
+    stray = runner.invoke(cli, ["simulate", str(tmp_path / "m.yaml"), "--process", "p", "-w", str(ws)])
+    assert stray.exit_code == 1 and "--process goes with --kept NAME" in stray.stderr
+    both = runner.invoke(cli, ["simulate", str(tmp_path / "m.yaml"), "--kept", "as-is", "-w", str(ws)])
+    assert both.exit_code == 1 and "one of them" in both.stderr
