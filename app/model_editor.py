@@ -15,6 +15,7 @@ from simulation.model_edits import (
     arrivals_grid,
     categories_table,
     edit_model,
+    monthly_rates,
     numbers_table,
     roles_table,
     routing_dot,
@@ -225,3 +226,14 @@ def _arrivals_picture(model: Model) -> None:
         tooltip=["day", "hour", alt.Tooltip("cases:Q", format=".2f")])
     st.altair_chart(chart, width="stretch")
     st.caption(f"An average week of {model.arrivals.cases_per_week:,.1f} cases, in {model.arrivals.timezone}.")
+    months = monthly_rates(model)
+    st.altair_chart(alt.Chart(months, height=160).mark_bar(color="#f28e2b").encode(
+        x=alt.X("month:N", sort=list(months["month"]), title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("cases_per_week:Q", title="cases per week"),
+        tooltip=["month", alt.Tooltip("cases_per_week:Q", format=",.1f"), alt.Tooltip("factor:Q", format=".2f")]),
+        width="stretch")
+    a = model.arrivals
+    after = (f" After the log ({a.forecast_from:%Y-%m-%d}) every month arrives at the forecast level, "
+             f"{a.forecast_per_week:,.1f} cases per week." if a.forecast_from and a.forecast_per_week else "")
+    st.caption("Cases per week by month during the log's span (months it did not cover at the level forecast "
+               "for after it)." + after)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from simulation.spec import END, START, WEEKDAYS, Calendar, Distribution, Model, Shift
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 ALWAYS = "always"  # the calendar column's value for a role without a calendar (always available)
 EDITS_NOTE = "edited"
 _DAY = {d.lower(): d for d in WEEKDAYS}
@@ -99,6 +100,15 @@ def arrivals_grid(model: Model) -> pd.DataFrame:
     cases = a.cases_per_week * weights / weights.sum()
     return pd.DataFrame({"day": [WEEKDAYS[i // 24] for i in range(168)], "hour": [i % 24 for i in range(168)],
                          "cases": cases.to_numpy()})
+
+
+def monthly_rates(model: Model) -> pd.DataFrame:
+    """Return the arrival rate of each calendar month during the log's span (month: Jan..Dec, factor: the month's
+    weight normalised to mean 1, as the engine applies it, cases_per_week: the weekly rate in that month)."""
+    factors = pd.Series(model.arrivals.month, dtype=float)
+    factors = factors / factors.mean()
+    return pd.DataFrame({"month": list(MONTHS), "factor": factors.to_numpy(),
+                         "cases_per_week": model.arrivals.cases_per_week * factors.to_numpy()})
 
 
 def routing_dot(model: Model) -> str:

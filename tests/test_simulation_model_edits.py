@@ -15,6 +15,7 @@ from simulation.model_edits import (
     arrivals_grid,
     categories_table,
     edit_model,
+    monthly_rates,
     numbers_table,
     roles_table,
     routing_dot,
@@ -237,6 +238,10 @@ def test_pictures_data():
         "hour_of_week": list(np.r_[np.full(24, 3.0), np.ones(144)])})})
     grid = arrivals_grid(shaped)
     assert grid[grid.day == "Mon"].cases.sum() == pytest.approx(100 * 72 / 216)
+    seasonal = m.model_copy(update={"arrivals": m.arrivals.model_copy(update={"month": [2.0] + [1.0] * 11})})
+    months = monthly_rates(seasonal).set_index("month")
+    assert months["factor"].mean() == pytest.approx(1) and months.loc["Jan", "factor"] == pytest.approx(24 / 13)
+    assert months.loc["Feb", "cases_per_week"] == pytest.approx(100 * 12 / 13)
     dot = routing_dot(m)
     assert dot.startswith("digraph routing") and '"B" -> "A" [label="20%"' in dot
     assert '"A" -> "B" [label="amount >= 1000"' in dot and f'"{START}" -> "A"' in dot
