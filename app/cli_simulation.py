@@ -24,6 +24,7 @@ from app.cli_mining import Format, Output, WorkspaceOpt, emit, err, existing_wor
 from simulation.experiments import Experiment, ExperimentResult, run_experiment
 from simulation.spec import Model, Scenario
 from simulation.store import (
+    forget,
     list_models,
     list_results,
     list_scenarios,
@@ -93,6 +94,17 @@ def _list(kept: pd.DataFrame, output: Output, what: str, process: str | None, ho
                   highlight=False)
     else:
         emit(kept, output, title=f"{what[:1].upper()}{what[1:]} kept in the workspace")
+
+
+def _forget(path: Path, kind: str, name: str, process: str | None, export: str | None) -> None:
+    """Remove a kept scenario or model, or exit with a one-line error."""
+    if export is not None:
+        fail("--forget and --export go separately")
+    try:
+        owner = forget(path, kind, name, process)
+    except (KeyError, ValueError) as exc:
+        fail(str(exc.args[0]))
+    err.print(f"removed {kind} {name!r} of {owner} from {path}", highlight=False)
 
 
 def _list_or_export(path: Path, process: str | None, export: str | None, out_file: Path | None, output: Output,
@@ -249,10 +261,15 @@ def scenarios_command(
     export: Annotated[str | None, typer.Option(
         "--export", help="Print this scenario as YAML (to edit, or to run with `simulate --scenario`).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the exported YAML here.")] = None,
+    forget_name: Annotated[str | None, typer.Option("--forget", help="Remove this scenario from the workspace.")]
+    = None,
     output: Format = Output.table,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """List the scenarios kept in the workspace, or export one as YAML."""
+    """List the scenarios kept in the workspace, export one as YAML, or remove one."""
+    if forget_name is not None:
+        _forget(existing_workspace(workspace), "scenario", forget_name, process, export)
+        return
     _list_or_export(existing_workspace(workspace), process, export, out_file, output, "scenarios",
                     "save one in the Scenario lab", list_scenarios, load_scenario,
                     lambda s: f"scenario {s.name!r}, {len(s.changes)} changes")
@@ -267,12 +284,19 @@ def models_command(
         "--keep", help="Keep this model YAML file (edited elsewhere) in the workspace, under its name or --name.",
         exists=True, dir_okay=False)] = None,
     name: Annotated[str | None, typer.Option("--name", help="The name to keep the --keep file under.")] = None,
+    forget_name: Annotated[str | None, typer.Option("--forget", help="Remove this model from the workspace.")]
+    = None,
     output: Format = Output.table,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """List the models kept in the workspace (with what a person edited in them), export one as YAML, or keep a
     model file in it."""
     path = existing_workspace(workspace)
+    if forget_name is not None:
+        if keep is not None:
+            fail("--forget and --keep go separately")
+        _forget(path, "model", forget_name, process, export)
+        return
     if keep is not None:
         if export is not None:
             fail("--keep and --export go separately")

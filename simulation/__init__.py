@@ -34,6 +34,7 @@ from simulation.spec import (
     SlaTarget,
 )
 from simulation.store import (
+    forget,
     list_models,
     list_results,
     list_scenarios,
@@ -63,7 +64,7 @@ __all__ = [
     "END", "SPEC_VERSION", "START", "Activity", "Arrivals", "Branch", "Calendar", "CaseAttribute", "Condition",
     "Decision", "Distribution", "Model", "Role", "Scenario", "Shift", "SlaTarget",
     "KPI_DEFINITIONS", "SimulationRun", "apply", "kpis", "simulate", "write_run",
-    "Experiment", "ExperimentResult", "list_models", "list_results", "list_scenarios", "load_model", "load_result",
-    "load_scenario", "run_experiment", "save_model", "save_result", "save_scenario",
+    "Experiment", "ExperimentResult", "forget", "list_models", "list_results", "list_scenarios", "load_model",
+    "load_result", "load_scenario", "run_experiment", "save_model", "save_result", "save_scenario",
     *_LAZY,
 ]

@@ -131,6 +131,18 @@ def load_model(workspace: Workspace, name: str, process: str | None = None) -> M
     return Model.from_yaml(_stored_yaml(workspace, "models", "model", name, process))
 
 
+def forget(workspace: Workspace, kind: str, name: str, process: str | None = None) -> str:
+    """Remove the stored scenario or model (`kind`) called `name` (of `process`; any process when None and the
+    name is unique) and return its process; KeyError when there is none, ValueError when the name is kept for
+    several processes and none is given."""
+    table = {"scenario": "scenarios", "model": "models"}[kind]
+    _stored_yaml(workspace, table, kind, name, process)  # raises for a missing or ambiguous name
+    if process is None:
+        process = _read(workspace, table, f"SELECT process FROM {table} WHERE name = ?", [name])["process"].iloc[0]
+    _write(workspace, [(f"DELETE FROM {table} WHERE name = ? AND process = ?", [name, process])])
+    return process
+
+
 def _result_json(result: ExperimentResult) -> str:
     # Floats go out as repr and come back identical, so a loaded result gives the same statistics.
     return json.dumps({

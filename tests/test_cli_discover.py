@@ -102,3 +102,28 @@ def test_a_kept_model_is_simulated_from_the_command_line(tmp_path: Path):
     assert stray.exit_code == 1 and "--process goes with --kept NAME" in stray.stderr
     both = runner.invoke(cli, ["simulate", str(tmp_path / "m.yaml"), "--kept", "as-is", "-w", str(ws)])
     assert both.exit_code == 1 and "one of them" in both.stderr
+
+
+def test_a_kept_model_or_scenario_is_forgotten(tmp_path: Path):
+    from simulation.spec import Scenario, Staffing
+    from simulation.store import list_models, list_scenarios, save_scenario
+
+    ws = register_log(tmp_path, 40, approve=False)
+    runner = CliRunner()
+    # The same name kept for two processes: p's as discovered, and a copy for process q.
+    assert runner.invoke(cli, ["discover", "p", "-w", str(ws), "--save", "base", "--out",
+                               str(tmp_path / "m.yaml")]).exit_code == 0
+    Model.load(tmp_path / "m.yaml").model_copy(update={"process": "q"}).save(tmp_path / "q.yaml")
+    assert runner.invoke(cli, ["models", "--keep", str(tmp_path / "q.yaml"), "--name", "base", "-w",
+                               str(ws)]).exit_code == 0
+    save_scenario(ws, Scenario(name="more", changes=[Staffing(role="clerk", headcount=2)]), process="p")
+    both = runner.invoke(cli, ["models", "--forget", "base", "-w", str(ws)])
+    assert both.exit_code == 1 and "stored for several processes" in both.stderr
+    gone = runner.invoke(cli, ["models", "q", "--forget", "base", "-w", str(ws)])
+    assert gone.exit_code == 0 and "removed model 'base' of q" in gone.stderr, gone.stderr
+    assert list_models(ws)[["name", "process"]].values.tolist() == [["base", "p"]]
+    again = runner.invoke(cli, ["models", "q", "--forget", "base", "-w", str(ws)])
+    assert again.exit_code == 1 and "no stored model 'base' of process 'q'" in again.stderr
+    scenario = runner.invoke(cli, ["scenarios", "--forget", "more", "-w", str(ws)])
+    assert scenario.exit_code == 0 and "removed scenario 'more' of p" in scenario.stderr
+    assert list_scenarios(ws).empty
