@@ -43,7 +43,8 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
     st.session_state[f"{key}_editors"] = base  # the editors' key prefix, for who needs to find them
     tabs = dict(zip(TABS, st.tabs(TABS), strict=True))
     # Each tab's picture sits above its table but is drawn last, from the model with the edits made below it.
-    pictures = {name: tabs[name].container() for name in ("Working hours", "Activities", "Routing", "Arrivals")}
+    pictures = {name: tabs[name].container() for name in ("Working hours", "Activities", "Routing", "Arrivals",
+                                                           "Cases")}
 
     # Working hours first: a calendar added there is one the roles can take.
     with tabs["Working hours"]:
@@ -106,26 +107,27 @@ def review_and_edit(model: Model, key: str, colors: str = "tableau10") -> tuple[
                                    help="The mean rate; the month factors and the hours below shape it. A "
                                         "scenario's volume change grows it on top.")
     with tabs["Cases"]:
-        categories, numbers, sla = _cases(model, base, colors)
+        categories, numbers, sla = _cases(model, base)
     try:
         edited, changes = edit_model(model, roles=roles, shifts=shifts, activities=activities, routing=routing,
                                      cases_per_week=per_week, categories=categories, numbers=numbers, sla=sla)
         error = ""
     except ValueError as exc:
-        edited, changes, error = model, [], " ".join(str(exc).split())
+        edited, changes, error = model, [], str(exc)
     with pictures["Working hours"]:
-        _staffing_picture(edited, colors)
+        _staffing_picture(edited)
     with pictures["Activities"]:
         _processing_picture(edited, colors)
     with pictures["Routing"]:
         st.graphviz_chart(routing_dot(edited), width="content")
     with pictures["Arrivals"]:
         _arrivals_picture(edited)
+    with pictures["Cases"]:
+        _shares_picture(edited, colors)
     return edited, changes, error
 
 
-def _cases(model: Model, base: str,
-           colors: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+def _cases(model: Model, base: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     """Show the case attributes (category shares as a picture and a table, numeric means) and the SLA targets as
     editors; return the three tables as edited (None for one the model has nothing in)."""
     categories = categories_table(model)
@@ -133,12 +135,6 @@ def _cases(model: Model, base: str,
         st.caption("No categorical case attributes.")
         categories = None
     else:
-        shown = categories[categories["site"] == ""]
-        st.altair_chart(alt.Chart(shown, height=alt.Step(24)).mark_bar().encode(
-            x=alt.X("share:Q", stack="normalize", title="share of the cases", axis=alt.Axis(format="%")),
-            y=alt.Y("attribute:N", title=None),
-            color=alt.Color("value:N", scale=alt.Scale(scheme=colors), legend=None),
-            tooltip=["attribute", "value", alt.Tooltip("share:Q", format=".1%")]), width="stretch")
         st.caption("What each case draws when it arrives (a site with shares of its own has its own rows). Shares "
                    "are weights: they are normalised to sum to 1 per attribute and site.")
         categories = st.data_editor(categories, key=f"{base}_categories", hide_index=True, width="stretch",
@@ -176,7 +172,19 @@ def undo(key: str) -> None:
     rounds[key] = rounds.get(key, 0) + 1
 
 
-def _staffing_picture(model: Model, colors: str) -> None:
+def _shares_picture(model: Model, colors: str) -> None:
+    """Show the shares of each categorical case attribute (every site without its own) as stacked bars."""
+    shown = categories_table(model).query("site == ''")
+    if shown.empty:
+        return
+    st.altair_chart(alt.Chart(shown, height=alt.Step(24)).mark_bar().encode(
+        x=alt.X("share:Q", stack="normalize", title="share of the cases", axis=alt.Axis(format="%")),
+        y=alt.Y("attribute:N", title=None),
+        color=alt.Color("value:N", scale=alt.Scale(scheme=colors), legend=None),
+        tooltip=["attribute", "value", alt.Tooltip("share:Q", format=".1%")]), width="stretch")
+
+
+def _staffing_picture(model: Model) -> None:
     """Show the people of each role at work per hour of the week, as a heatmap."""
     grid = staffing_grid(model)
     if grid.empty:

@@ -36,7 +36,7 @@ def _hhmm(text: str) -> tuple[int, int]:
     return int(h), int(m)
 
 
-def _seconds(text: str) -> int:
+def seconds_of_day(text: str) -> int:
     """Return the seconds after midnight of a wall-clock time "HH:MM" (24:00 is 86400)."""
     h, m = _hhmm(text)
     return h * 3600 + m * 60
@@ -99,8 +99,8 @@ class WorkingTime:
         # rather than for every day.
         self._week: list[list[tuple[int, int]]] = [[(0, 86400)] for _ in WEEKDAYS]
         if calendar is not None:
-            self._week = [sorted((_seconds(s.start), _seconds(s.end)) for s in calendar.shifts if weekday in s.days)
-                          for weekday in WEEKDAYS]
+            self._week = [sorted((seconds_of_day(s.start), seconds_of_day(s.end)) for s in calendar.shifts
+                                 if weekday in s.days) for weekday in WEEKDAYS]
         # Every shift ends by midnight (24:00 at the latest, as intended): a day's intervals end before the next's.
         # add_working's index: the working intervals from a day on, merged across days, with the working seconds
         # run up before and after each.

@@ -1,7 +1,7 @@
 """A model as tables a person can review and edit (roles, working hours, activities, routing, arrivals, case
-attributes and SLA targets), pictures
-of it (people at work over the week, arrivals over the week, the routing as a graph), and the model with the
-edits of those tables applied, validated and written into its notes."""
+attributes and SLA targets), pictures of it (people at work over the week, arrivals over the week and by month,
+the routing as a graph), and the model with the edits of those tables applied, validated and written into its
+notes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import re
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
+from simulation.calendars import seconds_of_day
 from simulation.spec import END, START, WEEKDAYS, Calendar, Distribution, Model, Shift
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -50,7 +52,7 @@ def routing_table(model: Model) -> pd.DataFrame:
     for i, d in enumerate(model.decisions):
         holds = (f"from visit {d.visit}" if d.visit else f"after {d.before}" if d.before else "always")
         for j, b in enumerate(d.branches):
-            rule = "" if b.when is None else f"{b.when.attribute} {b.when.op} {b.when.value}"
+            rule = "" if b.when is None else b.when.describe()
             rows.append({"decision": i, "branch": j, "after": d.after, "holds": holds, "to": b.to,
                          "probability": None if b.when else b.probability, "rule": rule})
     return pd.DataFrame(rows, columns=["decision", "branch", "after", "holds", "to", "probability", "rule"])
@@ -128,19 +130,21 @@ def routing_dot(model: Model) -> str:
         label = f"{a.name}\\n{who} · {minutes:,.1f} min".replace('"', '\\"')
         fill = ', fillcolor="#f3f3f3", color="#999999"' if a.automated else ""
         lines.append(f'  {node(a.name)} [label="{label}"{fill}];')
-    # One arrow per pair of steps: the decision that holds on every visit gives its probability, else the first.
-    arrows: dict[tuple[str, str], str] = {}
+    # One arrow per pair of steps, labelled by the first decision that has it (the one that holds on every visit
+    # first); a step that decision reaches both by a rule and by chance shows both: "amount > 10000 or 25%".
+    arrows: dict[tuple[str, str], list[str]] = {}
     weight: dict[tuple[str, str], float] = {}
-    for d in sorted(model.decisions, key=lambda d: (d.visit is not None or d.before is not None)):
+    owner: dict[tuple[str, str], int] = {}
+    for i, d in sorted(enumerate(model.decisions), key=lambda x: (x[1].visit is not None or x[1].before is not None)):
         for b in d.branches:
             key = (d.after, b.to)
-            if key in arrows:
+            if owner.setdefault(key, i) != i:
                 continue
-            arrows[key] = f"{b.when.attribute} {b.when.op} {b.when.value}" if b.when else f"{b.probability:.0%}"
-            weight[key] = 1.0 if b.when else b.probability
-    for (after, to), label in arrows.items():
+            arrows.setdefault(key, []).append(b.when.describe() if b.when else f"{b.probability:.0%}")
+            weight[key] = max(weight.get(key, 0.0), 1.0 if b.when else b.probability)
+    for (after, to), labels in arrows.items():
         width = 0.6 + 3.0 * weight[(after, to)]
-        lines.append(f'  {node(after)} -> {node(to)} [label="{label}", penwidth={width:.2f}];')
+        lines.append(f'  {node(after)} -> {node(to)} [label="{" or ".join(labels)}", penwidth={width:.2f}];')
     lines.append("}")
     return "\n".join(lines)
 
@@ -188,7 +192,10 @@ def edit_model(model: Model, *, roles: pd.DataFrame | None = None, shifts: pd.Da
         return model, []
     previous = model.notes.get(EDITS_NOTE)
     data["notes"] = {**model.notes, EDITS_NOTE: "; ".join(([previous] if previous else []) + changes)}
-    return Model.model_validate(data), changes
+    try:
+        return Model.model_validate(data), changes
+    except ValidationError as exc:  # what the tables' own checks cannot see, said in one line
+        raise ValueError(f"the edited model is not valid: {_first_error(exc)}") from None
 
 
 def _edit_calendars(model: Model, table: pd.DataFrame, changes: list[str]) -> list[dict[str, Any]]:
@@ -417,17 +424,12 @@ def _hour_shares(calendar: Calendar | None) -> list[list[float]]:
     """Return, per weekday and hour, the share of the hour inside the calendar's shifts."""
     share = [[0.0] * 24 for _ in range(7)]
     for s in (calendar.shifts if calendar else []):
-        a, b = _minutes(s.start), _minutes(s.end)
+        a, b = seconds_of_day(s.start) // 60, seconds_of_day(s.end) // 60
         for day in s.days:
             d = WEEKDAYS.index(day)
             for h in range(a // 60, math.ceil(b / 60)):
                 share[d][h] = min(1.0, share[d][h] + (min(b, 60 * h + 60) - max(a, 60 * h)) / 60)
     return share
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
 
 
 def _shift_text(shifts: list[Shift]) -> str:
@@ -472,7 +474,8 @@ def _hours(value: float | None) -> str:
 
 
 def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in errors())
-    return str(exc)
+    """Return a validation error in one line: each field's path and message (pydantic), else the message."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: " * bool(e["loc"])
+                         + str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return " ".join(str(exc).split())

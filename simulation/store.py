@@ -122,7 +122,9 @@ def list_models(workspace: Workspace, process: str | None = None) -> pd.DataFram
                                     "ORDER BY process, name", params)
     if df is None or df.empty:
         return pd.DataFrame(columns=["name", "process", "edits", "saved_at"])
-    df["edits"] = [Model.from_yaml(y).notes.get(EDITS_NOTE, "") for y in df["yaml"]]
+    # The notes alone, read as plain YAML: the page lists kept models at every rerun, and validating each whole
+    # model there would be work for nothing.
+    df["edits"] = [(yaml.safe_load(y).get("notes") or {}).get(EDITS_NOTE, "") for y in df["yaml"]]
     return df[["name", "process", "edits", "saved_at"]]
 
 

@@ -134,6 +134,8 @@ def test_a_step_reached_by_a_rule_and_by_chance_keeps_both_branches_apart():
     after_a = next(d for d in edited.decisions if d.after == "A")
     assert after_a.branches[0].when is not None and [b.probability for b in after_a.branches[1:]] == [0.5, 0.5]
     assert changes == [f"routing after A: B 0.25 → 0.50, {END} 0.75 → 0.50"]
+    # The graph keeps both ways to B on one arrow.
+    assert '"A" -> "B" [label="amount >= 1000 or 25%"' in routing_dot(m)
 
 
 @pytest.mark.parametrize(("edit", "message"), [

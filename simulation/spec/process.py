@@ -116,6 +116,10 @@ class Condition(Spec):
         except TypeError:
             return False
 
+    def describe(self) -> str:
+        """Return the rule as it reads, e.g. "amount >= 10000"."""
+        return f"{self.attribute} {self.op} {self.value}"
+
 
 class Branch(Spec):
     """One way out of a decision: to an activity (or END), by probability or when a condition holds."""
